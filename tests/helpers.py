@@ -1,0 +1,88 @@
+"""Shared checkers for the test suite.
+
+The accuracy bounds here are the ones the docstrings state; a method added to
+a registry must declare its bound in `PINV_ACCURACY`, or the property suite
+fails for it.
+"""
+
+import numpy as np
+
+import lowrank
+
+#: Documented accuracy of each pinv method, as the constant C in
+#:   ||AXA - A|| / ||A||                <= C p eps kappa + ||A - A_r|| / ||A||
+#:   the other three relative residuals <= C p eps kappa
+#: with p = max(M, N), kappa = s_1 / s_r (the retained part's condition number)
+#: and r the rank the method reports. Norms are Frobenius.
+PINV_ACCURACY = {
+    "svd": 10.0,
+    "hermitian": 10.0,
+}
+
+
+def eps(dtype):
+    return float(np.finfo(np.dtype(dtype)).eps)
+
+
+def exact_singular_values(a):
+    """Singular values of the stored matrix, computed in double precision."""
+    wide = np.complex128 if np.iscomplexobj(a) else np.float64
+    return np.linalg.svd(np.asarray(a, dtype=wide), compute_uv=False)
+
+
+def moore_penrose_bounds(a, rank, constant):
+    """Per-matrix bounds (first condition, other three) for one matrix `a`."""
+    m, n = a.shape
+    p = max(m, n, 1)
+    s = exact_singular_values(a)
+    e = eps(a.dtype)
+    if rank == 0 or s.size == 0 or s[0] == 0:
+        return constant * p * e, constant * p * e
+    tail = np.sqrt(np.sum(s[rank:] ** 2)) / np.sqrt(np.sum(s**2))
+    kappa = s[0] / s[rank - 1]
+    return constant * p * e * kappa + tail, constant * p * e * kappa
+
+
+def assert_moore_penrose(a, x, rank, method):
+    """Assert the four Moore–Penrose conditions to `method`'s documented accuracy.
+
+    Works on single matrices and stacks (`rank` then an array of the stack's
+    shape).
+    """
+    assert method in PINV_ACCURACY, f"method {method!r} has no documented accuracy"
+    constant = PINV_ACCURACY[method]
+    a = np.asarray(a)
+    res = lowrank.moore_penrose_residuals(a, x)
+    batch = a.shape[:-2]
+    ranks = np.broadcast_to(rank, batch)
+    residuals = np.stack([np.broadcast_to(r, batch) for r in res], axis=-1)
+    for index in np.ndindex(*batch):
+        first, others = moore_penrose_bounds(a[index], int(ranks[index]), constant)
+        got = residuals[index]
+        bounds = np.array([first, others, others, others])
+        assert np.all(got <= bounds), (
+            f"Moore–Penrose residuals {got} exceed bounds {bounds} for matrix "
+            f"{index} of shape {a.shape[-2:]}, dtype {a.dtype}, rank {ranks[index]}"
+        )
+
+
+def numerical_rank(a, atol=0.0, rtol=None):
+    """The rank by lowrank's rule, from double-precision singular values."""
+    s = exact_singular_values(a)
+    if s.size == 0:
+        return 0
+    rtol = max(a.shape) * eps(a.dtype) if rtol is None else rtol
+    return int(np.count_nonzero(s > atol + rtol * s[0]))
+
+
+def rank_is_well_defined(a, factor=10.0):
+    """True if no singular value lies within `factor` of the default cutoff.
+
+    Near the cutoff the rank depends on the last bits of a particular LAPACK's
+    rounding, so two correct implementations may disagree there.
+    """
+    s = exact_singular_values(a)
+    if s.size == 0 or s[0] == 0:
+        return True
+    cutoff = max(a.shape) * eps(a.dtype) * s[0]
+    return bool(np.all((s > factor * cutoff) | (s < cutoff / factor)))

@@ -1,0 +1,382 @@
+"""Tests of lowrank.pinv: the Moore–Penrose property suite, parity, bad input."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.sparse
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import lowrank
+from lowrank._pinv import PINV_METHODS
+from tests.helpers import (
+    PINV_ACCURACY,
+    assert_moore_penrose,
+    eps,
+    numerical_rank,
+    rank_is_well_defined,
+)
+from tests.strategies import ALL_DTYPES, matrices
+
+METHODS = sorted(PINV_METHODS)
+
+
+def test_every_method_declares_its_accuracy():
+    assert set(PINV_METHODS) <= set(PINV_ACCURACY)
+
+
+# --- the property suite ------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", METHODS)
+@given(case=matrices())
+def test_moore_penrose_conditions(method, case):
+    a_before = case.a.copy()
+    x, rank = lowrank.pinv(case.a, method=method, return_rank=True)
+    np.testing.assert_array_equal(case.a, a_before)  # input untouched
+    assert x.shape == (*case.a.shape[:-2], case.a.shape[-1], case.a.shape[-2])
+    assert x.dtype == case.a.dtype
+    assert np.shape(rank) == case.a.shape[:-2]
+    assert_moore_penrose(case.a, x, rank, method)
+
+
+@given(case=matrices(hermitian=True))
+def test_moore_penrose_conditions_hermitian(case):
+    x, rank = lowrank.pinv(case.a, hermitian=True, return_rank=True)
+    assert x.dtype == case.a.dtype
+    assert_moore_penrose(case.a, x, rank, "hermitian")
+
+
+@given(case=matrices(hermitian=True))
+def test_hermitian_agrees_with_svd(case):
+    batch = case.a.shape[:-2]
+    assume(all(rank_is_well_defined(case.a[i]) for i in np.ndindex(*batch)))
+    x_h, rank_h = lowrank.pinv(case.a, hermitian=True, return_rank=True)
+    x_s, rank_s = lowrank.pinv(case.a, return_rank=True)
+    np.testing.assert_array_equal(rank_h, rank_s)
+    _assert_close_pinv(x_h, x_s, case.a, rank_s)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@given(case=matrices(batch_shapes=((),)))
+def test_rank_matches_the_cutoff_rule(method, case):
+    assume(rank_is_well_defined(case.a))
+    _, rank = lowrank.pinv(case.a, method=method, return_rank=True)
+    assert rank == numerical_rank(case.a)
+
+
+def _assert_close_pinv(x, y, a, rank):
+    """||x - y|| <= C p eps kappa^2... bounded by perturbation theory per matrix.
+
+    For a fixed rank the pseudo-inverse's relative sensitivity is about
+    kappa (Wedin), so two backward-stable results differ by O(p eps kappa)
+    relative to ||A^+||.
+    """
+    a = np.asarray(a)
+    batch = a.shape[:-2]
+    ranks = np.broadcast_to(rank, batch)
+    for index in np.ndindex(*batch):
+        am, r = a[index], int(ranks[index])
+        if r == 0:
+            assert np.all(x[index] == 0)
+            assert np.all(y[index] == 0)
+            continue
+        s = np.linalg.svd(am.astype(np.complex128), compute_uv=False)
+        kappa = s[0] / s[r - 1]
+        p = max(am.shape)
+        err = np.linalg.norm(x[index] - y[index]) / np.linalg.norm(y[index])
+        assert err <= 20 * p * eps(am.dtype) * kappa, (index, err, kappa)
+
+
+@given(case=matrices(batch_shapes=((),)))
+def test_parity_with_scipy(case):
+    assume(rank_is_well_defined(case.a))
+    x, rank = lowrank.pinv(case.a, return_rank=True)
+    x_ref, rank_ref = scipy.linalg.pinv(case.a, return_rank=True)
+    assert rank == rank_ref
+    assert x.dtype == x_ref.dtype
+    _assert_close_pinv(x, x_ref, case.a, rank)
+
+
+def test_parity_with_scipy_on_stack_elementwise():
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((50, 7, 5)) @ np.diag([1, 1, 1, 1e-3, 0.0])
+    x, ranks = lowrank.pinv(a, return_rank=True)
+    for i in range(a.shape[0]):
+        x_ref, rank_ref = scipy.linalg.pinv(a[i], return_rank=True)
+        assert ranks[i] == rank_ref == 4
+        np.testing.assert_allclose(
+            x[i], x_ref, rtol=0, atol=1e-10 * np.abs(x_ref).max()
+        )
+
+
+# --- shapes, dtypes and layouts ---------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (5, 5), (9, 4), (4, 9), (30, 1), (1, 30)])
+def test_shapes_and_dtypes(shape, dtype):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(shape)
+    if np.dtype(dtype).kind == "c":
+        a = a + 1j * rng.standard_normal(shape)
+    a = a.astype(dtype)
+    x = lowrank.pinv(a)
+    assert x.shape == shape[::-1]
+    assert x.dtype == dtype
+    assert_moore_penrose(a, x, min(shape), "svd")
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ((0, 4), (4, 0)),
+        ((4, 0), (0, 4)),
+        ((0, 0), (0, 0)),
+        ((3, 0, 5), (3, 5, 0)),
+        ((0, 2, 3), (0, 3, 2)),
+        ((2, 0, 4, 3), (2, 0, 3, 4)),
+    ],
+)
+def test_empty(shape, expected):
+    x, rank = lowrank.pinv(np.ones(shape, dtype=np.float32), return_rank=True)
+    assert x.shape == expected
+    assert x.dtype == np.float32
+    assert np.shape(rank) == shape[:-2]
+    assert np.all(rank == 0)
+
+
+def test_one_by_one():
+    assert lowrank.pinv([[4.0]]) == pytest.approx(0.25)
+    assert lowrank.pinv([[0.0]]) == 0.0
+    x, rank = lowrank.pinv([[-2.0 + 0j]], return_rank=True)
+    assert x[0, 0] == pytest.approx(-0.5)
+    assert rank == 1
+    assert isinstance(rank, int)
+
+
+def test_zero_matrix():
+    x, rank = lowrank.pinv(np.zeros((4, 3)), return_rank=True)
+    np.testing.assert_array_equal(x, np.zeros((3, 4)))
+    assert rank == 0
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int64, np.uint16, np.bool_])
+def test_integer_and_bool_become_float64(dtype):
+    a = np.array([[1, 0], [1, 1], [0, 1]], dtype=dtype)
+    x = lowrank.pinv(a)
+    assert x.dtype == np.float64
+    np.testing.assert_allclose(x, np.linalg.pinv(a.astype(float)), atol=1e-14)
+
+
+def test_array_likes():
+    a = [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+    expected = np.linalg.pinv(np.array(a))
+    np.testing.assert_allclose(lowrank.pinv(a), expected, rtol=1e-13)
+    with pytest.warns(PendingDeprecationWarning):
+        matrix = np.matrix(a)
+    x = lowrank.pinv(matrix)
+    assert type(x) is np.ndarray
+    np.testing.assert_allclose(x, expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("layout", ["F", "strided", "transposed"])
+def test_layouts_give_the_same_result(layout):
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((4, 8, 5)) + 1j * rng.standard_normal((4, 8, 5))
+    if layout == "F":
+        b = np.asfortranarray(a)
+    elif layout == "strided":
+        big = np.zeros((4, 16, 15), complex)
+        big[:, ::2, ::3] = a
+        b = big[:, ::2, ::3]
+    else:
+        b = np.swapaxes(np.swapaxes(a, -1, -2).copy(), -1, -2)
+    np.testing.assert_allclose(lowrank.pinv(b), lowrank.pinv(a), rtol=0, atol=1e-13)
+
+
+def test_matches_numpy_on_a_stack():
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((100, 6, 4))
+    np.testing.assert_allclose(lowrank.pinv(a), np.linalg.pinv(a), rtol=0, atol=1e-12)
+
+
+# --- tolerances ----------------------------------------------------------------
+
+
+def test_tolerance_rule_is_strictly_greater():
+    a = np.diag([1.0, 0.5, 0.25])
+    assert lowrank.pinv(a, rtol=0.5, return_rank=True).rank == 1  # 0.5 is cut
+    assert lowrank.pinv(a, rtol=0.49, return_rank=True).rank == 2
+    assert lowrank.pinv(a, atol=0.25, rtol=0.0, return_rank=True).rank == 2
+    assert lowrank.pinv(a, atol=0.1, rtol=0.2, return_rank=True).rank == 2  # 0.3
+    np.testing.assert_allclose(
+        lowrank.pinv(a, rtol=0.3), np.diag([1.0, 2.0, 0.0]), atol=1e-15
+    )
+
+
+def test_default_rtol_depends_on_dtype_and_shape():
+    # s = 1e-6 survives in float64 but not in float32 (eps ~ 1.2e-7, p = 10).
+    a = np.zeros((10, 3))
+    a[0, 0], a[1, 1], a[2, 2] = 1.0, 1e-6, 1.0
+    assert lowrank.pinv(a, return_rank=True).rank == 3
+    assert lowrank.pinv(a.astype(np.float32), return_rank=True).rank == 2
+
+
+def test_atol_only_keeps_default_rtol():
+    # scipy.linalg.pinv's semantics: the default rtol applies even if atol is set.
+    a = np.diag([1.0, 1e-17])
+    assert lowrank.pinv(a, atol=1e-20, return_rank=True).rank == 1
+    assert lowrank.pinv(a, atol=1e-20, rtol=0, return_rank=True).rank == 2
+
+
+def test_tolerances_broadcast_over_the_stack():
+    a = np.broadcast_to(np.diag([1.0, 0.1, 0.01]), (2, 3, 3, 3))
+    rtol = np.array([[0.5, 0.05, 0.005], [0.0, 1.0, 0.2]])
+    _, rank = lowrank.pinv(a, rtol=rtol, return_rank=True)
+    np.testing.assert_array_equal(rank, [[1, 2, 3], [3, 0, 1]])
+    _, rank = lowrank.pinv(a, atol=[0.05, 0.5, 2.0], rtol=0, return_rank=True)
+    np.testing.assert_array_equal(rank, [[2, 1, 0], [2, 1, 0]])
+
+
+def test_pseudo_inverse_of_stack_is_per_matrix():
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((6, 5, 3))
+    x = lowrank.pinv(a)
+    for i in range(6):
+        np.testing.assert_allclose(x[i], lowrank.pinv(a[i]), rtol=0, atol=1e-13)
+
+
+def test_hermitian_inverts_signed_eigenvalues():
+    a = np.diag([2.0, -4.0, 0.0])
+    x, rank = lowrank.pinv(a, hermitian=True, return_rank=True)
+    np.testing.assert_allclose(x, np.diag([0.5, -0.25, 0.0]), atol=1e-15)
+    assert rank == 2
+
+
+def test_hermitian_accepts_rounding_level_asymmetry():
+    rng = np.random.default_rng(5)
+    b = rng.standard_normal((40, 30))
+    g = b.T @ b
+    g[0, 1] *= 1 + 4 * np.finfo(float).eps  # the asymmetry rounding leaves
+    lowrank.pinv(g, hermitian=True)
+
+
+def test_result_unpacks_like_a_tuple():
+    result = lowrank.pinv(np.eye(3), return_rank=True)
+    assert isinstance(result, lowrank.PinvResult)
+    x, rank = result
+    assert result.X is x
+    assert rank == result.rank == 3
+
+
+# --- bad input -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (np.nan, "1 NaN entry"),
+        (np.inf, "1 infinite entry"),
+        (-np.inf, "1 infinite entry"),
+    ],
+)
+def test_non_finite_input_raises(bad, message):
+    a = np.ones((3, 2))
+    a[1, 1] = bad
+    with pytest.raises(ValueError, match=message):
+        lowrank.pinv(a)
+    with pytest.raises(ValueError, match=message):
+        lowrank.pinv(a, hermitian=False, method="svd")
+
+
+def test_non_finite_counts_are_reported():
+    a = np.ones((2, 3, 3))
+    a[0, 0, 0] = np.nan
+    a[1, 1, 1] = np.nan
+    a[1, 2, 2] = np.inf
+    with pytest.raises(ValueError, match="2 NaN and 1 infinite entries"):
+        lowrank.pinv(a)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_non_finite_with_check_finite_false_raises_not_hangs(bad):
+    # gesdd in some OpenBLAS builds (this machine's included) loops forever on
+    # Inf; the unchecked path must still keep such input away from LAPACK.
+    a = np.ones((4, 3))
+    a[0, 0] = bad
+    with pytest.raises(ValueError, match="finite"):
+        lowrank.pinv(a, check_finite=False)
+    with pytest.raises(ValueError, match="finite"):
+        lowrank.pinv(np.stack([a, a]).astype(np.complex64), check_finite=False)
+
+
+@pytest.mark.parametrize("a", [np.ones(3), np.float64(2.0), [1.0, 2.0]])
+def test_fewer_than_two_dimensions_raises(a):
+    with pytest.raises(ValueError, match="at least two-dimensional"):
+        lowrank.pinv(a)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.longdouble, np.clongdouble])
+def test_unsupported_float_dtypes_raise(dtype):
+    if np.dtype(dtype) in (np.dtype(np.float64), np.dtype(np.complex128)):
+        pytest.skip("longdouble is float64 on this platform")
+    with pytest.raises(TypeError, match="not supported"):
+        lowrank.pinv(np.eye(3, dtype=dtype))
+
+
+@pytest.mark.parametrize(
+    "a", [np.array([["a", "b"], ["c", "d"]]), np.array([[None, 1]])]
+)
+def test_non_numeric_raises(a):
+    with pytest.raises(TypeError, match="must be an array of numbers"):
+        lowrank.pinv(a)
+
+
+def test_sparse_and_masked_raise():
+    with pytest.raises(TypeError, match="sparse"):
+        lowrank.pinv(scipy.sparse.eye(3, format="csr"))
+    with pytest.raises(TypeError, match="masked"):
+        lowrank.pinv(np.ma.masked_array(np.eye(3), mask=np.eye(3)))
+
+
+def test_unknown_method_lists_valid_ones():
+    with pytest.raises(ValueError, match=r"`method` must be one of 'svd'.*got 'lu'"):
+        lowrank.pinv(np.eye(3), method="lu")
+    with pytest.raises(ValueError, match="must be one of"):
+        lowrank.pinv(np.eye(3), method=None)
+
+
+@pytest.mark.parametrize("name", ["atol", "rtol"])
+def test_negative_tolerance_raises(name):
+    with pytest.raises(ValueError, match=f"`{name}` must be non-negative, got -0.1"):
+        lowrank.pinv(np.eye(3), **{name: -0.1})
+    with pytest.raises(ValueError, match=f"`{name}` must be non-negative"):
+        lowrank.pinv(np.ones((2, 3, 3)), **{name: [0.1, -1.0]})
+    with pytest.raises(ValueError, match=f"`{name}` must not be NaN"):
+        lowrank.pinv(np.eye(3), **{name: np.nan})
+
+
+def test_tolerance_that_does_not_broadcast_raises():
+    with pytest.raises(
+        ValueError, match=r"`rtol` with shape \(3,\) does not broadcast"
+    ):
+        lowrank.pinv(np.ones((2, 3, 3)), rtol=[0.1, 0.2, 0.3])
+
+
+def test_non_hermitian_raises():
+    a = np.array([[1.0, 2.0], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="not Hermitian"):
+        lowrank.pinv(a, hermitian=True)
+    # complex symmetric is not Hermitian
+    with pytest.raises(ValueError, match="not Hermitian"):
+        lowrank.pinv(np.array([[1.0, 1j], [1j, 1.0]]), hermitian=True)
+    with pytest.raises(ValueError, match="must be square"):
+        lowrank.pinv(np.ones((3, 2)), hermitian=True)
+
+
+@given(st.integers(1, 6), st.sampled_from(ALL_DTYPES))
+def test_nan_never_silently_returned(n, dtype):
+    a = np.full((n, n), np.nan, dtype=dtype)
+    with pytest.raises(ValueError, match="NaN"):
+        lowrank.pinv(a)
