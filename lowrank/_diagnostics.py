@@ -122,7 +122,7 @@ def moore_penrose_residuals(a, x, *, check_finite=True):
             f"with shape {a.shape}; got {x.shape}"
         )
     try:
-        np.broadcast_shapes(a.shape[:-2], x.shape[:-2])
+        batch = np.broadcast_shapes(a.shape[:-2], x.shape[:-2])
     except ValueError:
         raise ValueError(
             f"the stack shapes of `a` {a.shape[:-2]} and `x` {x.shape[:-2]} "
@@ -131,8 +131,8 @@ def moore_penrose_residuals(a, x, *, check_finite=True):
     # Single precision is checked in double, so the residuals measure the
     # stored X and not the rounding of the check itself.
     dtype = np.result_type(a.dtype, x.dtype, np.float64)
-    a = a.astype(dtype, copy=False)
-    x = x.astype(dtype, copy=False)
+    a = np.broadcast_to(a.astype(dtype, copy=False), (*batch, m, n))
+    x = np.broadcast_to(x.astype(dtype, copy=False), (*batch, n, m))
 
     # Multiply in the order that keeps the intermediate min(M, N) square.
     if m >= n:

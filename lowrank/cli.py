@@ -42,8 +42,9 @@ def _shape(a):
     return " x ".join(str(d) for d in a.shape)
 
 
-def run_demo(out=sys.stdout):
-    """Print the pseudo-inverse demo table to `out`."""
+def run_demo(out=None):
+    """Print the pseudo-inverse demo table to `out` (default: standard output)."""
+    out = sys.stdout if out is None else out
     rng = np.random.default_rng(2026)
     print(
         f"lowrank {lowrank.__version__}: Moore–Penrose pseudo-inverses "
