@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["MoorePenroseResiduals", "PinvResult"]
+__all__ = ["MoorePenroseResiduals", "PinvResult", "QRResult", "SVDResult"]
 
 
 class PinvResult(NamedTuple):
@@ -52,3 +52,39 @@ class MoorePenroseResiduals(NamedTuple):
     xax: float | np.ndarray
     ax_hermitian: float | np.ndarray
     xa_hermitian: float | np.ndarray
+
+
+class QRResult(NamedTuple):
+    """Result of :func:`lowrank.tall_qr`: the thin QR factorization ``A = Q R``.
+
+    Attributes
+    ----------
+    Q : ndarray, shape (M, N)
+        Orthonormal columns.
+    R : ndarray, shape (N, N)
+        Upper triangular, with a real non-negative diagonal.
+    """
+
+    Q: np.ndarray
+    R: np.ndarray
+
+
+class SVDResult(NamedTuple):
+    """A (thin or truncated) singular value decomposition ``A ≈ U diag(S) Vh``.
+
+    Attributes
+    ----------
+    U : ndarray, shape (..., M, K)
+        Left singular vectors (orthonormal columns).
+    S : ndarray, shape (..., K)
+        Singular values in descending order, in the real dtype matching A.
+    Vh : ndarray, shape (..., K, N)
+        Right singular vectors, conjugate-transposed (orthonormal rows).
+
+    The signs are deterministic: the entry of largest magnitude in each column
+    of U is real and positive.
+    """
+
+    U: np.ndarray
+    S: np.ndarray
+    Vh: np.ndarray

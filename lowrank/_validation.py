@@ -16,6 +16,7 @@ import scipy.sparse
 
 __all__ = [
     "as_matrix_stack",
+    "check_damp",
     "check_finite",
     "check_hermitian",
     "check_k",
@@ -181,6 +182,14 @@ def rank_cutoff_tolerances(atol, rtol, shape, dtype):
         _nonnegative_tolerance(atol, "atol", batch_shape, dtype),
         _nonnegative_tolerance(rtol, "rtol", batch_shape, dtype),
     )
+
+
+def check_damp(damp, shape, dtype):
+    """Validate a Tikhonov damping: finite, >= 0, broadcasting over the stack."""
+    arr = _nonnegative_tolerance(damp, "damp", tuple(shape[:-2]), dtype)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("`damp` must be finite")
+    return arr
 
 
 def check_k(k, upper, name="k"):

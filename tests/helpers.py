@@ -9,15 +9,24 @@ import numpy as np
 
 import lowrank
 
-#: Documented accuracy of each pinv method, as the constant C in
-#:   ||AXA - A|| / ||A||                <= C p eps kappa + ||A - A_r|| / ||A||
-#:   the other three relative residuals <= C p eps kappa
+#: Documented accuracy of each pinv method, as (C, power) in
+#:   ||AXA - A|| / ||A||                <= C p eps kappa**power + ||A - A_r|| / ||A||
+#:   the other three relative residuals <= C p eps kappa**power
 #: with p = max(M, N), kappa = s_1 / s_r (the retained part's condition number)
 #: and r the rank the method reports. Norms are Frobenius.
 PINV_ACCURACY = {
-    "svd": 10.0,
-    "hermitian": 10.0,
+    "svd": (10.0, 1),
+    "hermitian": (10.0, 1),
+    "cholqr": (10.0, 1),
+    "eigh": (10.0, 2),
 }
+
+
+def pinv_resolution(method, shape, dtype):
+    """Smallest s / s_max a method resolves (0: down to the rank cutoff)."""
+    if method == "eigh":
+        return float(np.sqrt(max(shape[-2:]) * eps(dtype)))
+    return 0.0
 
 
 def eps(dtype):
@@ -30,8 +39,9 @@ def exact_singular_values(a):
     return np.linalg.svd(np.asarray(a, dtype=wide), compute_uv=False)
 
 
-def moore_penrose_bounds(a, rank, constant):
+def moore_penrose_bounds(a, rank, accuracy):
     """Per-matrix bounds (first condition, other three) for one matrix `a`."""
+    constant, power = accuracy
     m, n = a.shape
     p = max(m, n, 1)
     s = exact_singular_values(a)
@@ -39,8 +49,8 @@ def moore_penrose_bounds(a, rank, constant):
     if rank == 0 or s.size == 0 or s[0] == 0:
         return constant * p * e, constant * p * e
     tail = np.sqrt(np.sum(s[rank:] ** 2)) / np.sqrt(np.sum(s**2))
-    kappa = s[0] / s[rank - 1]
-    return constant * p * e * kappa + tail, constant * p * e * kappa
+    bound = constant * p * e * (s[0] / s[rank - 1]) ** power
+    return bound + tail, bound
 
 
 def assert_moore_penrose(a, x, rank, method):
@@ -50,14 +60,14 @@ def assert_moore_penrose(a, x, rank, method):
     shape).
     """
     assert method in PINV_ACCURACY, f"method {method!r} has no documented accuracy"
-    constant = PINV_ACCURACY[method]
+    accuracy = PINV_ACCURACY[method]
     a = np.asarray(a)
     res = lowrank.moore_penrose_residuals(a, x)
     batch = a.shape[:-2]
     ranks = np.broadcast_to(rank, batch)
     residuals = np.stack([np.broadcast_to(r, batch) for r in res], axis=-1)
     for index in np.ndindex(*batch):
-        first, others = moore_penrose_bounds(a[index], int(ranks[index]), constant)
+        first, others = moore_penrose_bounds(a[index], int(ranks[index]), accuracy)
         got = residuals[index]
         bounds = np.array([first, others, others, others])
         assert np.all(got <= bounds), (
@@ -66,23 +76,25 @@ def assert_moore_penrose(a, x, rank, method):
         )
 
 
-def numerical_rank(a, atol=0.0, rtol=None):
-    """The rank by lowrank's rule, from double-precision singular values."""
+def _cutoff(a, floor=0.0):
     s = exact_singular_values(a)
-    if s.size == 0:
-        return 0
-    rtol = max(a.shape) * eps(a.dtype) if rtol is None else rtol
-    return int(np.count_nonzero(s > atol + rtol * s[0]))
+    rel = max(max(a.shape) * eps(a.dtype), floor)
+    return s, rel * (s[0] if s.size else 0.0)
 
 
-def rank_is_well_defined(a, factor=10.0):
+def numerical_rank(a, floor=0.0):
+    """The rank by lowrank's default rule (and a method's resolution `floor`)."""
+    s, cutoff = _cutoff(a, floor)
+    return int(np.count_nonzero(s > cutoff)) if s.size else 0
+
+
+def rank_is_well_defined(a, factor=10.0, floor=0.0):
     """True if no singular value lies within `factor` of the default cutoff.
 
     Near the cutoff the rank depends on the last bits of a particular LAPACK's
     rounding, so two correct implementations may disagree there.
     """
-    s = exact_singular_values(a)
+    s, cutoff = _cutoff(a, floor)
     if s.size == 0 or s[0] == 0:
         return True
-    cutoff = max(a.shape) * eps(a.dtype) * s[0]
     return bool(np.all((s > factor * cutoff) | (s < cutoff / factor)))

@@ -8,15 +8,16 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import lowrank
-from lowrank._pinv import PINV_METHODS
+from lowrank._pinv import DAMPED_METHODS, PINV_METHODS
 from tests.helpers import (
     PINV_ACCURACY,
     assert_moore_penrose,
     eps,
     numerical_rank,
+    pinv_resolution,
     rank_is_well_defined,
 )
-from tests.strategies import ALL_DTYPES, matrices
+from tests.strategies import ALL_DTYPES, haar, matrices
 
 METHODS = sorted(PINV_METHODS)
 
@@ -60,9 +61,10 @@ def test_hermitian_agrees_with_svd(case):
 @pytest.mark.parametrize("method", METHODS)
 @given(case=matrices(batch_shapes=((),)))
 def test_rank_matches_the_cutoff_rule(method, case):
-    assume(rank_is_well_defined(case.a))
+    floor = pinv_resolution(method, case.a.shape, case.a.dtype)
+    assume(rank_is_well_defined(case.a, floor=floor))
     _, rank = lowrank.pinv(case.a, method=method, return_rank=True)
-    assert rank == numerical_rank(case.a)
+    assert rank == numerical_rank(case.a, floor=floor)
 
 
 def _assert_close_pinv(x, y, a, rank):
@@ -341,7 +343,7 @@ def test_sparse_and_masked_raise():
 
 
 def test_unknown_method_lists_valid_ones():
-    with pytest.raises(ValueError, match=r"`method` must be one of 'svd'.*got 'lu'"):
+    with pytest.raises(ValueError, match=r"`method` must be one of 'svd', .*got 'lu'"):
         lowrank.pinv(np.eye(3), method="lu")
     with pytest.raises(ValueError, match="must be one of"):
         lowrank.pinv(np.eye(3), method=None)
@@ -380,3 +382,100 @@ def test_nan_never_silently_returned(n, dtype):
     a = np.full((n, n), np.nan, dtype=dtype)
     with pytest.raises(ValueError, match="NaN"):
         lowrank.pinv(a)
+
+
+# --- damping and the auto rule ---------------------------------------------------
+
+
+@pytest.mark.parametrize("method", sorted(DAMPED_METHODS))
+@pytest.mark.parametrize("shape", [(40, 6), (6, 40), (7, 7)])
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+def test_damped_inverse_matches_the_normal_equations(method, shape, dtype):
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal(shape)
+    if np.dtype(dtype).kind == "c":
+        a = a + 1j * rng.standard_normal(shape)
+    a = a.astype(dtype)
+    d = 0.7
+    a64 = a.astype(np.complex128)
+    n = shape[1]
+    expected = np.linalg.solve(a64.conj().T @ a64 + d**2 * np.eye(n), a64.conj().T)
+    x = lowrank.pinv(a, method=method, damp=d)
+    assert x.dtype == a.dtype
+    err = np.linalg.norm(x - expected) / np.linalg.norm(expected)
+    assert err <= 100 * max(shape) * eps(dtype)
+
+
+def test_damping_is_stable_where_the_normal_equations_are_not():
+    # cond(A) = 1e12: A^T A + d^2 I is fine to write down but the filter
+    # factors are what keep small singular values from polluting the result.
+    rng = np.random.default_rng(12)
+    u = np.linalg.qr(rng.standard_normal((60, 8)))[0]
+    v = np.linalg.qr(rng.standard_normal((8, 8)))[0]
+    s = np.logspace(0, -12, 8)
+    a = (u * s) @ v.T
+    d = 1e-3
+    expected = (v * (s / (s**2 + d**2))) @ u.T
+    for method in ("svd", "cholqr"):
+        x = lowrank.pinv(a, method=method, damp=d)
+        assert np.linalg.norm(x - expected) / np.linalg.norm(expected) < 1e-10
+
+
+def test_damp_to_zero_gives_the_pseudo_inverse():
+    rng = np.random.default_rng(13)
+    a = rng.standard_normal((9, 5)) @ np.diag([1, 1, 1, 1e-2, 0])
+    x0 = lowrank.pinv(a)
+    for d in (1e-4, 1e-6, 1e-8):
+        x = lowrank.pinv(a, damp=d)
+        assert np.linalg.norm(x - x0) / np.linalg.norm(x0) < 1e5 * d**2
+
+
+def test_damp_broadcasts_over_the_stack():
+    a = np.broadcast_to(np.diag([2.0, 1.0]), (3, 2, 2))
+    x = lowrank.pinv(a, damp=[0.0, 1.0, 2.0])
+    np.testing.assert_allclose(x[0], np.diag([0.5, 1.0]))
+    np.testing.assert_allclose(x[1], np.diag([2 / 5, 1 / 2]))
+    np.testing.assert_allclose(x[2], np.diag([2 / 8, 1 / 5]))
+    x = lowrank.pinv(np.diag([2.0, -1.0]), damp=1.0, hermitian=True)
+    np.testing.assert_allclose(x, np.diag([2 / 5, -1 / 2]))
+
+
+def test_bad_damp():
+    with pytest.raises(ValueError, match="`damp` must be non-negative, got -1"):
+        lowrank.pinv(np.eye(2), damp=-1.0)
+    with pytest.raises(ValueError, match="`damp` must be finite"):
+        lowrank.pinv(np.eye(2), damp=np.inf)
+    with pytest.raises(
+        ValueError, match=r"`damp` with shape \(2,\) does not broadcast"
+    ):
+        lowrank.pinv(np.ones((3, 2, 2)), damp=[1.0, 2.0])
+
+
+def test_auto_rule():
+    assert lowrank.choose_pinv_method((100000, 100)) == "cholqr"
+    assert lowrank.choose_pinv_method((200, 100000)) == "cholqr"
+    assert lowrank.choose_pinv_method((1000, 1000)) == "svd"
+    assert lowrank.choose_pinv_method((200, 20)) == "svd"  # too small to pay
+    assert lowrank.choose_pinv_method((5, 100000, 10)) == "svd"  # stacks
+
+
+@pytest.mark.parametrize("cond", [1.0, 1e3, 1e8, 1e12, 1e15])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_cholqr_route_on_big_tall_matrices(cond, dtype):
+    # Large enough for "auto" to take the Cholesky-QR route, across the whole
+    # fallback chain (CholeskyQR2, shifted CholeskyQR3, Householder).
+    rng = np.random.default_rng(14)
+    complex_ = np.dtype(dtype).kind == "c"
+    u = haar(rng, 2000, 30, complex_)
+    v = haar(rng, 30, 30, complex_)
+    a = ((u * np.logspace(0, -np.log10(cond), 30)) @ v.conj().T).astype(dtype)
+    assert lowrank.choose_pinv_method(a.shape) == "cholqr"
+    x, rank = lowrank.pinv(a, return_rank=True)
+    assert_moore_penrose(a, x, rank, "cholqr")
+    x_t, rank_t = lowrank.pinv(a.conj().T, return_rank=True)
+    assert rank_t == rank
+    assert_moore_penrose(a.conj().T, x_t, rank_t, "cholqr")
+    x_svd, rank_svd = lowrank.pinv(a, method="svd", return_rank=True)
+    if rank_is_well_defined(a):
+        assert rank == rank_svd
+        _assert_close_pinv(x, x_svd, a, rank)

@@ -1,0 +1,124 @@
+"""Tests of lowrank.svd (thin SVD, QR-first for tall-skinny input)."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+import lowrank
+from lowrank._svd import canonical_signs
+from tests.helpers import eps, exact_singular_values
+from tests.strategies import matrices
+from tests.test_tallskinny import with_condition
+
+
+def assert_valid_svd(a, u, s, vh, factor=10.0):
+    """Orthonormal factors, reconstruction and singular values to 10 p eps."""
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    p = max(m, n, 1)
+    e = eps(a.dtype)
+    assert u.shape == (*a.shape[:-2], m, k)
+    assert s.shape == (*a.shape[:-2], k)
+    assert vh.shape == (*a.shape[:-2], k, n)
+    assert u.dtype == vh.dtype == a.dtype
+    assert s.dtype == np.finfo(a.dtype).dtype
+    for index in np.ndindex(*a.shape[:-2]):
+        am, um, sm, vm = a[index], u[index], s[index], vh[index]
+        if k == 0:
+            continue
+        s_max = max(sm[0], np.finfo(float).tiny)
+        assert np.all(np.diff(sm) <= 0)
+        assert np.all(sm >= 0)
+        u64, v64 = um.astype(np.complex128), vm.astype(np.complex128)
+        assert np.linalg.norm(u64.conj().T @ u64 - np.eye(k)) <= factor * p * e
+        assert np.linalg.norm(v64 @ v64.conj().T - np.eye(k)) <= factor * p * e
+        recon = np.linalg.norm((u64 * sm) @ v64 - am) / np.sqrt(k)
+        assert recon <= factor * p * e * s_max
+        exact = exact_singular_values(am)
+        assert np.max(np.abs(sm - exact)) <= factor * p * e * s_max
+        # deterministic signs: the largest-magnitude entry of each column of U
+        # is real and positive
+        pivots = um[np.argmax(np.abs(um), axis=0), np.arange(k)]
+        assert np.all(pivots.real > 0)
+        assert np.all(pivots.imag == 0)
+
+
+@pytest.mark.parametrize("method", ["gesdd", "qr", "auto"])
+@given(case=matrices(batch_shapes=((),)))
+def test_property_single_matrices(method, case):
+    u, s, vh = lowrank.svd(case.a, method=method)
+    assert_valid_svd(case.a, u, s, vh)
+
+
+@given(case=matrices())
+def test_property_stacks(case):
+    u, s, vh = lowrank.svd(case.a)
+    assert_valid_svd(case.a, u, s, vh)
+
+
+QR_ROUTE_CASES = [
+    (dtype, cond)
+    for dtype in (np.float64, np.complex128)
+    for cond in (1.0, 1e3, 1e8, 1e12, 1e16)
+] + [(np.float32, 1.0), (np.float32, 1e3), (np.complex64, 1e2)]
+
+
+@pytest.mark.parametrize(("dtype", "cond"), QR_ROUTE_CASES)
+@pytest.mark.parametrize("shape", [(2000, 30), (30, 2000)])
+def test_qr_route_on_tall_and_wide(cond, shape, dtype):
+    rng = np.random.default_rng(0)
+    a = with_condition(rng, max(shape), min(shape), cond, dtype)
+    if shape[0] < shape[1]:
+        a = a.conj().T
+    assert lowrank.choose_svd_method(a.shape) == "qr"
+    u, s, vh = lowrank.svd(a)
+    assert_valid_svd(a, u, s, vh)
+    s_ref = np.linalg.svd(a, compute_uv=False)
+    assert np.max(np.abs(s - s_ref)) <= 10 * min(shape) * eps(dtype) * s_ref[0]
+
+
+def test_same_result_as_gesdd_up_to_rounding():
+    rng = np.random.default_rng(1)
+    a = with_condition(rng, 3000, 20, 1e2)
+    u1, s1, vh1 = lowrank.svd(a, method="qr")
+    u2, s2, vh2 = lowrank.svd(a, method="gesdd")
+    np.testing.assert_allclose(s1, s2, rtol=1e-13)
+    np.testing.assert_allclose(np.abs(u1.T @ u2), np.eye(20), atol=1e-10)
+    # deterministic signs make the vectors themselves agree
+    np.testing.assert_allclose(u1, u2, atol=1e-10)
+    np.testing.assert_allclose(vh1, vh2, atol=1e-10)
+
+
+def test_auto_rule():
+    assert lowrank.choose_svd_method((100000, 100)) == "qr"
+    assert lowrank.choose_svd_method((100, 100000)) == "qr"
+    assert lowrank.choose_svd_method((1000, 1000)) == "gesdd"
+    assert lowrank.choose_svd_method((100, 20)) == "gesdd"  # too small
+    assert lowrank.choose_svd_method((10, 100000, 100)) == "gesdd"  # stack
+
+
+def test_canonical_signs_keep_the_product():
+    rng = np.random.default_rng(2)
+    u = rng.standard_normal((3, 6, 4)) + 1j * rng.standard_normal((3, 6, 4))
+    vh = rng.standard_normal((3, 4, 5)) + 1j * rng.standard_normal((3, 4, 5))
+    u2, vh2 = canonical_signs(u, vh)
+    np.testing.assert_allclose(u2 @ vh2, u @ vh, atol=1e-13)
+    np.testing.assert_allclose(np.abs(u2), np.abs(u))
+
+
+def test_empty_and_bad_input():
+    u, s, vh = lowrank.svd(np.zeros((0, 3), np.complex64))
+    assert u.shape == (0, 0)
+    assert s.shape == (0,)
+    assert s.dtype == np.float32
+    assert vh.shape == (0, 3)
+    with pytest.raises(ValueError, match='method="qr" takes a single matrix'):
+        lowrank.svd(np.ones((2, 3, 3)), method="qr")
+    with pytest.raises(
+        ValueError, match="`method` must be one of 'auto', 'gesdd', 'qr'"
+    ):
+        lowrank.svd(np.ones((3, 3)), method="jacobi")
+    with pytest.raises(ValueError, match="NaN"):
+        lowrank.svd(np.full((3, 3), np.nan))
+    with pytest.raises(ValueError, match="at least two-dimensional"):
+        lowrank.svd(np.ones(3))
