@@ -7,6 +7,8 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg
 
+from lowrank._cod import pinv_cod
+from lowrank._newton import check_newton_options, pinv_newton
 from lowrank._results import PinvResult
 from lowrank._svd import stacked_svd
 from lowrank._tallskinny import gram, tall_qr_implicit
@@ -150,6 +152,17 @@ def _pinv_cholqr(a, atol, rtol, options):
     return _conj_transpose(x), rank
 
 
+def _pinv_qr(a, atol, rtol, options):
+    """Complete orthogonal decomposition from column-pivoted QR (see _cod.py)."""
+    return pinv_cod(a, atol, rtol)
+
+
+def _pinv_newton(a, atol, rtol, options):
+    """Truncated Newton–Schulz iteration (see _newton.py)."""
+    x, rank, _, _ = pinv_newton(a, atol, rtol, tol=options.tol, maxiter=options.maxiter)
+    return x, rank
+
+
 def _one_at_a_time(method):
     """Run a single-matrix method over a stack (for methods LAPACK cannot batch)."""
 
@@ -177,7 +190,12 @@ PINV_METHODS = {
     "svd": _pinv_svd,
     "eigh": _pinv_eigh,
     "cholqr": _one_at_a_time(_pinv_cholqr),
+    "qr": _one_at_a_time(_pinv_qr),
+    "newton": _one_at_a_time(_pinv_newton),
 }
+
+#: Methods that take `tol` and `maxiter`.
+ITERATIVE_METHODS = frozenset({"newton"})
 
 #: Methods that implement the damped (Tikhonov) inverse.
 DAMPED_METHODS = frozenset({"svd", "eigh", "cholqr"})
@@ -233,7 +251,7 @@ def pinv(
         Matrix or stack of matrices. Integer and boolean input is computed in
         float64; float32, float64, complex64 and complex128 in their own
         precision.
-    method : {"auto", "svd", "cholqr", "eigh"}, optional
+    method : {"auto", "svd", "cholqr", "qr", "eigh", "newton"}, optional
         Algorithm (see Notes for accuracy and cost):
 
         * ``"auto"`` (default): ``"cholqr"`` for a single matrix with
@@ -247,10 +265,22 @@ def pinv(
           cond(A) beyond about 1e7, Householder for numerically rank-deficient
           A), SVD of the small R, ``A^+ = V diag(s)^+ U^H Q^H``. Wide A goes
           through ``A^H``; stacks are processed one matrix at a time.
+        * ``"qr"``: complete orthogonal decomposition from column-pivoted QR;
+          the rank is decided on the diagonal of the pivoted R, which only
+          brackets the singular values, so near the cutoff it can differ
+          from the SVD's rank. One matrix at a time.
         * ``"eigh"``: normal equations, eigendecomposition of the Gram matrix
           ``A^H A`` (``A A^H`` for wide A). Fastest, but its error grows like
           ``cond(A)^2 eps`` and it cannot resolve singular values below
           ``sqrt(max(M, N) eps) s_max`` (they count as zero).
+        * ``"newton"``: truncated Newton–Schulz (hyperpower) iteration
+          ``X_{k+1} = X_k (2 I - A X_k)`` from ``X_0 = alpha A^H``, with the
+          cutoff enforced (see ``lowrank._newton``). Needs about
+          ``2 log2(1 / (p eps)) + 2 log2(kappa)`` steps of ``4 M N min(M, N)``
+          flops: many times slower than ``"svd"`` for a one-off inverse; it
+          is there for matrix-multiply-only settings and as a reference.
+          Emits :class:`~lowrank.exceptions.ConvergenceWarning` if
+          `maxiter` is reached first. One matrix at a time.
     atol, rtol : float or array_like, optional
         Absolute and relative rank tolerances: singular value ``s_i`` is kept
         iff ``s_i > atol + rtol * s_max``. Defaults ``atol = 0`` and
@@ -275,8 +305,13 @@ def pinv(
         With False a single cheaper sum is used instead; non-finite input
         still raises ValueError rather than reaching LAPACK, which can hang on
         Inf.
-    tol, maxiter : optional
-        Options of the iterative methods; not used by the direct ones.
+    tol : float, optional
+        ``"newton"`` only: stop when the relative change of an iterate is at
+        most `tol` (default ``10 max(M, N) eps``), or when it stagnates at
+        rounding level.
+    maxiter : int, optional
+        ``"newton"`` only: the iteration cap (default: twice the doubling
+        steps the cutoff needs, plus 38).
 
     Returns
     -------
@@ -292,7 +327,8 @@ def pinv(
     ValueError
         If `a` has fewer than 2 dimensions, contains NaN or Inf, a tolerance
         or `damp` is negative or does not broadcast over the stack, `method`
-        is unknown or does not support `damp`, or ``hermitian=True`` and `a`
+        is unknown or does not support `damp`, `tol`/`maxiter` are given to
+        a direct method, or ``hermitian=True`` and `a`
         is not square and Hermitian (``||A - A^H||_F <= 10 n eps ||A||_F``).
     TypeError
         If `a` is float16, longdouble, non-numeric, masked or sparse.
@@ -319,9 +355,10 @@ def pinv(
     ``p = max(M, N)``, ``eps`` of the computing dtype). Each of the four
     relative residuals is at most about
 
-    * ``"svd"``, ``"cholqr"``, ``hermitian=True``: ``p eps kappa`` — both
-      routes are backward stable (the QR of ``"cholqr"`` is orthogonal to
-      ``O(eps)`` at every condition number);
+    * ``"svd"``, ``"cholqr"``, ``"qr"``, ``"newton"``, ``hermitian=True``:
+      ``p eps kappa`` — the direct routes are backward stable (the QR of
+      ``"cholqr"`` is orthogonal to ``O(eps)`` at every condition number),
+      and Newton's last phase is self-correcting;
     * ``"eigh"``: ``p eps kappa^2``, as the Gram matrix squares the condition
       number;
 
@@ -395,9 +432,16 @@ def pinv(
         check_method(method, PINV_METHODS)
     a = as_matrix_stack(a, "a", check_finite_values=check_finite)
     atol, rtol = rank_cutoff_tolerances(atol, rtol, a.shape, a.dtype)
-    options = PinvOptions(check_damp(damp, a.shape, a.dtype), tol, maxiter)
     if method == "auto":
         method = choose_pinv_method(a.shape)
+    if method in ITERATIVE_METHODS:
+        tol, maxiter = check_newton_options(tol, maxiter)
+    elif tol is not None or maxiter is not None:
+        raise ValueError(
+            f"`tol` and `maxiter` apply to the iterative methods "
+            f"({', '.join(sorted(ITERATIVE_METHODS))}), not to method={method!r}"
+        )
+    options = PinvOptions(check_damp(damp, a.shape, a.dtype), tol, maxiter)
     compute = PINV_METHODS[method]
     if hermitian:
         check_hermitian(a, "a")

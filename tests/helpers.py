@@ -18,8 +18,16 @@ PINV_ACCURACY = {
     "svd": (10.0, 1),
     "hermitian": (10.0, 1),
     "cholqr": (10.0, 1),
+    "qr": (10.0, 1),
+    "newton": (10.0, 1),
     "eigh": (10.0, 2),
 }
+
+
+#: How far (a factor) singular values must stay from the cutoff for a method's
+#: rank to be pinned down: pivoted QR decides the rank on diag(R), which only
+#: brackets the singular values.
+PINV_RANK_GAP = {"qr": 100.0}
 
 
 def pinv_resolution(method, shape, dtype):

@@ -1,0 +1,181 @@
+"""Tests of lowrank._cod.pinv_cod: pseudo-inverse by complete orthogonal
+decomposition."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+
+import lowrank
+from lowrank._cod import pinv_cod
+from tests.strategies import ALL_DTYPES, haar, matrices
+
+#: Documented accuracy constant C (residuals <= C p eps kappa); measured < 0.5.
+ACCURACY = 10.0
+
+
+def eps(dtype):
+    return float(np.finfo(np.dtype(dtype)).eps)
+
+
+def exact_singular_values(a):
+    wide = np.complex128 if np.iscomplexobj(a) else np.float64
+    return np.linalg.svd(np.asarray(a, dtype=wide), compute_uv=False)
+
+
+def svd_rule_rank(a):
+    """Rank by lowrank's default rule, from double-precision singular values."""
+    s = exact_singular_values(a)
+    return int(np.count_nonzero(s > max(a.shape) * eps(a.dtype) * s[0]))
+
+
+def rank_has_gap(a, factor=100.0):
+    """No singular value within `factor` of the default cutoff."""
+    s = exact_singular_values(a)
+    if s[0] == 0:
+        return True
+    cut = max(a.shape) * eps(a.dtype) * s[0]
+    return bool(np.all((s > factor * cut) | (s < cut / factor)))
+
+
+def moore_penrose_bounds(a, rank, constant):
+    """Bounds on the four residuals: C p eps kappa (+ discarded tail for AXA)."""
+    p, e = max(a.shape), eps(a.dtype)
+    s = exact_singular_values(a)
+    if rank == 0 or s[0] == 0:
+        return constant * p * e, constant * p * e
+    tail = np.sqrt(np.sum(s[rank:] ** 2)) / np.sqrt(np.sum(s**2))
+    bound = constant * p * e * s[0] / s[rank - 1]
+    return bound + tail, bound
+
+
+def default_tols(a):
+    return 0.0, max(a.shape) * eps(a.dtype)
+
+
+def build(rng, m, n, s, dtype):
+    """U diag(s) V^H with Haar U, V (s padded with zeros to min(m, n))."""
+    k = min(m, n)
+    s = np.concatenate([np.asarray(s, float), np.zeros(k - len(s))])
+    complex_ = np.dtype(dtype).kind == "c"
+    u, v = haar(rng, m, k, complex_), haar(rng, n, k, complex_)
+    return ((u * s) @ v.conj().T).astype(dtype)
+
+
+def check_moore_penrose(a, x, rank):
+    first, others = moore_penrose_bounds(a, rank, ACCURACY)
+    res = lowrank.moore_penrose_residuals(a, x)
+    bounds = np.array([first, others, others, others])
+    assert np.all(np.array(res) <= bounds), (res, bounds)
+
+
+def check_close_to_svd_pinv(a, x, rank):
+    x_ref, rank_ref = lowrank.pinv(a, return_rank=True)
+    assert rank == rank_ref
+    if rank == 0:
+        assert not np.any(x)
+        return
+    s = exact_singular_values(a)
+    kappa = s[0] / s[rank - 1]
+    err = np.linalg.norm(x - x_ref) / np.linalg.norm(x_ref)
+    assert err <= 2 * ACCURACY * max(a.shape) * eps(a.dtype) * kappa
+
+
+CASES = [
+    # (m, n, singular values)
+    (8, 8, np.logspace(0, -2, 8)),
+    (30, 7, np.logspace(0, -1, 7)),
+    (7, 30, np.logspace(0, -1, 7)),
+    (12, 9, [3.0, 2.0, 1.0, 0.5]),  # rank 4 of 9, exact zeros
+    (9, 12, [1.0] * 5),  # rank 5, well conditioned
+    (10, 10, [1.0] * 9),  # rank 9 of 10
+    (1, 6, [2.0]),
+    (6, 1, [0.5]),
+]
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+@pytest.mark.parametrize(("m", "n", "s"), CASES)
+def test_moore_penrose_and_parity(m, n, s, dtype):
+    rng = np.random.default_rng(m * 100 + n)
+    a = build(rng, m, n, s, dtype)
+    a_before = a.copy()
+    x, rank = pinv_cod(a, *default_tols(a))
+    np.testing.assert_array_equal(a, a_before)
+    assert x.shape == (n, m)
+    assert x.dtype == a.dtype
+    assert isinstance(rank, int)
+    assert rank == len(s)
+    check_moore_penrose(a, x, rank)
+    check_close_to_svd_pinv(a, x, rank)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "log10_cond"),
+    [(np.float64, 10), (np.complex128, 10), (np.float32, 3), (np.complex64, 3)],
+)
+@pytest.mark.parametrize(("m", "n", "r"), [(20, 20, 20), (40, 15, 15), (15, 40, 8)])
+def test_ill_conditioned(m, n, r, dtype, log10_cond):
+    rng = np.random.default_rng(7)
+    a = build(rng, m, n, np.logspace(0, -log10_cond, r), dtype)
+    x, rank = pinv_cod(a, *default_tols(a))
+    assert rank == r
+    assert x.dtype == a.dtype
+    check_moore_penrose(a, x, rank)
+    check_close_to_svd_pinv(a, x, rank)
+
+
+@settings(max_examples=100)
+@given(case=matrices(batch_shapes=((),), min_dim=1))
+def test_property_suite(case):
+    a = case.a
+    a_before = a.copy()
+    x, rank = pinv_cod(a, *default_tols(a))
+    np.testing.assert_array_equal(a, a_before)
+    assert x.dtype == a.dtype
+    check_moore_penrose(a, x, rank)
+    if rank_has_gap(a):
+        assert rank == svd_rule_rank(a)
+
+
+@given(case=matrices(batch_shapes=((),), min_dim=1))
+def test_rank_matches_svd_rule_with_a_gap(case):
+    assume(rank_has_gap(case.a))
+    _, rank = pinv_cod(case.a, *default_tols(case.a))
+    assert rank == svd_rule_rank(case.a)
+
+
+def test_zero_matrix_gives_zeros():
+    x, rank = pinv_cod(np.zeros((4, 3), np.complex64), 0.0, 1e-6)
+    assert rank == 0
+    assert x.shape == (3, 4)
+    assert x.dtype == np.complex64
+    assert not np.any(x)
+
+
+def test_tolerances_follow_the_rank_rule():
+    a = np.diag([1.0, 0.1, 0.01])
+    assert pinv_cod(a, 0.0, 0.5)[1] == 1
+    assert pinv_cod(a, 0.0, 0.05)[1] == 2
+    assert pinv_cod(a, 0.005, 0.0)[1] == 3
+    assert pinv_cod(a, 0.05, 0.06)[1] == 1  # cutoff 0.11 > 0.1
+    assert pinv_cod(a, 0.05, 0.04)[1] == 2  # cutoff 0.09 < 0.1
+    x, _ = pinv_cod(a, 0.0, 0.05)
+    np.testing.assert_allclose(x, np.diag([1.0, 10.0, 0.0]), atol=1e-14)
+
+
+def test_accepts_zero_dim_array_tolerances():
+    a = np.eye(3)
+    x, rank = pinv_cod(a, np.array(0.0), np.array(1e-12))
+    assert rank == 3
+    np.testing.assert_allclose(x, np.eye(3), atol=1e-15)
+
+
+def test_layouts():
+    rng = np.random.default_rng(3)
+    a = build(rng, 9, 5, [1.0, 0.5, 0.1], np.float64)
+    big = np.zeros((18, 15))
+    big[::2, ::3] = a
+    for b in (np.asfortranarray(a), big[::2, ::3]):
+        x, rank = pinv_cod(b, *default_tols(a))
+        assert rank == 3
+        check_moore_penrose(a, x, rank)
