@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
+from lowrank._kernels._rules import use_small_svd
 from lowrank._results import SVDResult
 from lowrank._tallskinny import tall_qr_implicit
 from lowrank._validation import as_matrix_stack, check_method
@@ -58,8 +59,6 @@ def stacked_svd(a):
 
 
 def _use_jacobi(shape, dtype):
-    from lowrank._kernels.small_svd import use_small_svd
-
     return use_small_svd(shape, dtype)
 
 

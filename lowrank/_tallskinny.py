@@ -14,6 +14,7 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import get_blas_funcs, get_lapack_funcs
 
+from lowrank._kernels._rules import use_gram_kernel
 from lowrank._results import QRResult
 from lowrank._validation import as_matrix_stack, check_method
 from lowrank.exceptions import FallbackWarning
@@ -34,12 +35,19 @@ class CholeskyBreakdown(Exception):
 
 
 def gram(a):
-    """The Hermitian Gram matrix ``A^H A`` (n x n, both triangles) via syrk/herk.
+    """The Hermitian Gram matrix ``A^H A`` (n x n, both triangles).
 
     syrk/herk do half the flops of a general product and, unlike
     ``a.conj().T @ a``, run multi-threaded here (measured ~10x faster for
-    100000 x 100). No copy is made of C- or Fortran-contiguous input.
+    100000 x 100). No copy is made of C- or Fortran-contiguous input. For
+    real A with few columns (n <= 32) and many rows, where OpenBLAS runs syrk
+    on one thread, a row-blocked numba kernel is used instead (1.6-6x faster;
+    rule: `lowrank._kernels._rules.use_gram_kernel`).
     """
+    if use_gram_kernel(a.shape, a.dtype):
+        from lowrank._kernels.gram import gram_rowblocked
+
+        return gram_rowblocked(a)
     complex_ = np.iscomplexobj(a)
     name = "herk" if complex_ else "syrk"
     if a.flags.f_contiguous:

@@ -180,3 +180,17 @@ def test_right_solve_upper(order):
     before = a.copy()
     np.testing.assert_allclose(ts.right_solve_upper(a, r) @ r, a, atol=1e-12)
     np.testing.assert_array_equal(a, before)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_few_columns_take_the_gram_kernel_and_stay_accurate(dtype):
+    from lowrank._kernels._rules import use_gram_kernel
+
+    rng = np.random.default_rng(9)
+    a = with_condition(rng, 20000, 8, 1e2, dtype)
+    assert use_gram_kernel(a.shape, a.dtype)
+    g = ts.gram(a)
+    a64 = a.astype(np.float64)
+    np.testing.assert_allclose(g, a64.T @ a64, rtol=0, atol=100 * eps(dtype))
+    q, r = lowrank.tall_qr(a)
+    assert_valid_qr(a, q, r)

@@ -18,6 +18,7 @@ import numba
 import numpy as np
 
 from lowrank._kernels._jit import jit, jit_parallel
+from lowrank._kernels._rules import use_small_svd
 from lowrank.exceptions import FallbackWarning
 
 __all__ = ["batched_small_svd", "batched_small_svd_numpy", "use_small_svd"]
@@ -481,56 +482,3 @@ def batched_small_svd(a, *, parallel=True, max_sweeps=30):
         s.reshape(*batch, k),
         vh.reshape(*batch, k, n),
     )
-
-
-def use_small_svd(shape, dtype=np.float64):
-    """Whether :func:`batched_small_svd` is expected to beat ``numpy.linalg.svd``.
-
-    Parameters
-    ----------
-    shape : tuple of int
-        Shape ``(..., m, n)`` of the stack.
-    dtype : dtype, default float64
-        Its dtype; complex arithmetic costs the Jacobi kernel relatively more.
-
-    Returns
-    -------
-    bool
-        True iff, with ``k = min(m, n)`` and ``p = max(m, n)``: the stack holds
-        at least 8 matrices, ``1 <= k <= 8`` (real) or ``k <= 5`` (complex),
-        and ``p * k**2 <= 2048``.
-
-    Notes
-    -----
-    Measured on a 2-core x86-64 machine (numpy 2.4 with OpenBLAS, numba 0.68),
-    single-threaded on both sides, as the ratio time(numpy) / time(kernel):
-
-    ===========  =====  =====  =====  =====  ======  =====  =====  =====
-    m x n         6x4    3x3   8x8    10x10  16x16   32x8   64x8   128x4
-    ===========  =====  =====  =====  =====  ======  =====  =====  =====
-    float64       3.0    3.5   1.3    1.1    0.75    1.1    0.85   1.2
-    complex128    1.7    2.5   0.7    0.55   0.37    0.9    0.85   1.9
-    ===========  =====  =====  =====  =====  ======  =====  =====  =====
-
-    (float32 and complex64 gain more: 8x8 is 2.0x and 1.1x.) Jacobi needs
-    more sweeps and O(k^2 p) work per sweep as k grows, while LAPACK's cost
-    is dominated by its few-microsecond per-matrix overhead only for tiny
-    matrices; the rule keeps a margin of about 1.1x or more. The kernel's own
-    per-call overhead is a few microseconds, so it wins from about 4 matrices
-    on; 8 is the threshold. With ``parallel=True`` and free cores the kernel
-    gains up to a further factor of the core count on large stacks, which
-    the rule does not count on.
-
-    Examples
-    --------
-    >>> use_small_svd((20000, 6, 4))
-    True
-    >>> use_small_svd((20000, 16, 16))
-    False
-    >>> use_small_svd((20000, 6, 6), np.complex128)
-    False
-    """
-    *batch, m, n = shape
-    k, p = min(m, n), max(m, n)
-    kmax = 5 if np.issubdtype(dtype, np.complexfloating) else 8
-    return math.prod(batch) >= 8 and 1 <= k <= kmax and p * k * k <= 2048

@@ -1,0 +1,122 @@
+"""When a kernel beats BLAS/LAPACK: the measured rules, free of numba.
+
+Callers evaluate these before importing a kernel module, so a call that does
+not use a kernel never imports numba.
+"""
+
+import math
+
+import numpy as np
+
+__all__ = ["use_gram_kernel", "use_small_svd"]
+
+
+def use_small_svd(shape, dtype=np.float64):
+    """Whether :func:`batched_small_svd` is expected to beat ``numpy.linalg.svd``.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape ``(..., m, n)`` of the stack.
+    dtype : dtype, default float64
+        Its dtype; complex arithmetic costs the Jacobi kernel relatively more.
+
+    Returns
+    -------
+    bool
+        True iff, with ``k = min(m, n)`` and ``p = max(m, n)``: the stack holds
+        at least 8 matrices, ``1 <= k <= 8`` (real) or ``k <= 5`` (complex),
+        and ``p * k**2 <= 2048``.
+
+    Notes
+    -----
+    Measured on a 2-core x86-64 machine (numpy 2.4 with OpenBLAS, numba 0.68),
+    single-threaded on both sides, as the ratio time(numpy) / time(kernel):
+
+    ===========  =====  =====  =====  =====  ======  =====  =====  =====
+    m x n         6x4    3x3   8x8    10x10  16x16   32x8   64x8   128x4
+    ===========  =====  =====  =====  =====  ======  =====  =====  =====
+    float64       3.0    3.5   1.3    1.1    0.75    1.1    0.85   1.2
+    complex128    1.7    2.5   0.7    0.55   0.37    0.9    0.85   1.9
+    ===========  =====  =====  =====  =====  ======  =====  =====  =====
+
+    (float32 and complex64 gain more: 8x8 is 2.0x and 1.1x.) Jacobi needs
+    more sweeps and O(k^2 p) work per sweep as k grows, while LAPACK's cost
+    is dominated by its few-microsecond per-matrix overhead only for tiny
+    matrices; the rule keeps a margin of about 1.1x or more. The kernel's own
+    per-call overhead is a few microseconds, so it wins from about 4 matrices
+    on; 8 is the threshold. With ``parallel=True`` and free cores the kernel
+    gains up to a further factor of the core count on large stacks, which
+    the rule does not count on.
+
+    Examples
+    --------
+    >>> use_small_svd((20000, 6, 4))
+    True
+    >>> use_small_svd((20000, 16, 16))
+    False
+    >>> use_small_svd((20000, 6, 6), np.complex128)
+    False
+    """
+    *batch, m, n = shape
+    k, p = min(m, n), max(m, n)
+    kmax = 5 if np.issubdtype(dtype, np.complexfloating) else 8
+    return math.prod(batch) >= 8 and 1 <= k <= kmax and p * k * k <= 2048
+
+
+def use_gram_kernel(shape, dtype=np.float64):
+    """Whether :func:`gram_rowblocked` is expected to beat syrk/herk clearly.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(m, n)``.
+    dtype : dtype, default float64
+        The dtype of the matrix.
+
+    Returns
+    -------
+    bool
+        True iff `dtype` is real (float32/float64), ``1 <= n <= 32`` and
+        ``m >= 16384``.
+
+    Notes
+    -----
+    Measured with ``benchmarks/bench_kernels.py`` on a shared 2-core x86-64
+    machine (numpy 2.4 / scipy 1.17 with OpenBLAS 0.3.30-31 SkylakeX, numba
+    0.68; load average 1.6-1.9 from other processes), as the ratio
+    time(:func:`lowrank._tallskinny.gram`) / time(kernel), kernel with
+    ``parallel=True`` / ``parallel=False``, medians of 7 runs:
+
+    ===============  =========  =========  =========
+    m x n             float64    float32    complex128
+    ===============  =========  =========  =========
+    200000 x 4       4.4 / 2.0
+    200000 x 8       4.4 / 2.5  3.0 / 2.7  1.5 / 0.77
+    200000 x 16      3.2 / 2.0
+    200000 x 32      3.1 / 1.7  2.9 / 1.8  1.2 / 0.61
+    200000 x 64      2.2 / 1.1
+    200000 x 100     1.5 / 0.78
+    20000 x 8        2.7 / 2.9
+    2000000 x 8      5.4 / 3.0
+    ===============  =========  =========  =========
+
+    OpenBLAS computes syrk for tall A with few columns on one thread; the
+    kernel wins even serially (its gemm calls run on chunks of rows that stay
+    in cache) and the rule asks for that, so it holds when the cores are
+    busy, too: with parallel=True on an oversubscribed machine (load > 2 on
+    2 cores) the threads' barrier cost up to ~16 ms per call (a single
+    block, m < 32768 by default, runs serially). Complex input
+    pays for conjugating each chunk and loses serially. Relative errors
+    matched syrk's (~1e-15 float64, ~2e-7 float32).
+
+    Examples
+    --------
+    >>> use_gram_kernel((200000, 8))
+    True
+    >>> use_gram_kernel((200000, 100)), use_gram_kernel((200000, 8), np.complex128)
+    (False, False)
+    """
+    m, n = (int(x) for x in shape)
+    real = not np.issubdtype(np.dtype(dtype), np.complexfloating)
+    return bool(real and 1 <= n <= 32 and m >= 16384)
