@@ -108,7 +108,10 @@ def use_gram_kernel(shape, dtype=np.float64):
     OpenBLAS's threads slowed each other down: tall_qr of 200000 x 32 took
     0.117 s with syrk, 0.092 s with the parallel kernel and 0.079 s with the
     serial one; 200000 x 8: 0.044 / 0.041 / 0.016 s; 100000 x 100: 0.219 /
-    0.239 / 0.223 s. Hence the rule: serial kernel, n <= 32.
+    0.239 / 0.223 s. Hence the rule: serial kernel, n <= 32. (Timed alone
+    on the idle machine, benchmarks/bench_kernels.py gave the serial kernel
+    only 1.0-1.1x over syrk and the parallel one 2.0x for n <= 64; these
+    timings vary a lot from run to run on this virtual machine.)
 
     OpenBLAS computes syrk for tall A with few columns on one thread; the
     kernel wins even serially (its gemm calls run on chunks of rows that stay
