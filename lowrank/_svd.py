@@ -13,17 +13,24 @@ from lowrank._validation import as_matrix_stack, check_method
 __all__ = ["canonical_signs", "svd", "thin_svd"]
 
 
-def canonical_signs(u, vh):
+def canonical_signs(u, vh, *, overwrite=False):
     """Fix the sign (phase) of each singular pair deterministically.
 
     The entry of largest magnitude in each column of U becomes real and
     positive (the first such entry on ties); the matching row of Vh is scaled
-    by the conjugate factor, so ``U diag(S) Vh`` is unchanged.
+    by the conjugate factor, so ``U diag(S) Vh`` is unchanged. With
+    ``overwrite=True`` real U and Vh are scaled in place (saving a pass and an
+    allocation of the size of U).
     """
     if u.shape[-1] == 0 or u.shape[-2] == 0:
         return u, vh
     index = np.argmax(np.abs(u), axis=-2)[..., np.newaxis, :]
     pivot = np.take_along_axis(u, index, axis=-2)  # (..., 1, K)
+    if overwrite and not np.iscomplexobj(u):
+        signs = np.where(pivot < 0, -1, 1).astype(u.dtype)
+        u *= signs
+        vh *= np.swapaxes(signs, -1, -2)
+        return u, vh
     magnitude = np.abs(pivot)
     phase = np.where(magnitude > 0, pivot / np.where(magnitude > 0, magnitude, 1), 1)
     u = u * phase.conj()
@@ -133,7 +140,7 @@ def thin_svd(a, method="auto"):
             np.zeros((*a.shape[:-2], k, n), a.dtype),
         )
     u, s, vh = SVD_METHODS[method](a)
-    u, vh = canonical_signs(u, vh)
+    u, vh = canonical_signs(u, vh, overwrite=True)
     return SVDResult(u, s, vh)
 
 
