@@ -125,3 +125,16 @@ def test_empty_and_bad_input():
         lowrank.svd(np.full((3, 3), np.nan))
     with pytest.raises(ValueError, match="at least two-dimensional"):
         lowrank.svd(np.ones(3))
+
+
+def test_sign_convention_on_exact_ties():
+    # Hadamard columns: every entry has the largest magnitude; the first one
+    # decides, as documented.
+    h = np.array([[-1.0, 1.0], [1.0, 1.0]]) / np.sqrt(2)
+    u, vh = canonical_signs(h.copy(), np.eye(2))
+    np.testing.assert_array_equal(u[0], [1 / np.sqrt(2), 1 / np.sqrt(2)])
+    np.testing.assert_allclose(u @ vh, h)
+    u_stack, _ = canonical_signs(np.stack([h, -h]), np.stack([np.eye(2)] * 2))
+    assert np.all(u_stack[:, 0, :] > 0)
+    u_c, _ = canonical_signs(h.astype(complex), np.eye(2, dtype=complex))
+    np.testing.assert_allclose(u_c, u)
