@@ -41,6 +41,19 @@ def eps(dtype):
     return float(np.finfo(np.dtype(dtype)).eps)
 
 
+def random_matrix(shape, dtype, rng, order="C"):
+    """Gaussian matrix (complex Gaussian for complex dtypes) in the given order."""
+    a = rng.standard_normal(shape)
+    if np.issubdtype(dtype, np.complexfloating):
+        a = a + 1j * rng.standard_normal(shape)
+    return np.asarray(a.astype(dtype), order=order)
+
+
+def default_tols(a):
+    """lowrank's default (atol, rtol) for a single matrix."""
+    return 0.0, max(a.shape) * eps(a.dtype)
+
+
 def exact_singular_values(a):
     """Singular values of the stored matrix, computed in double precision."""
     wide = np.complex128 if np.iscomplexobj(a) else np.float64

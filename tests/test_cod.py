@@ -7,49 +7,27 @@ from hypothesis import assume, given, settings
 
 import lowrank
 from lowrank._cod import pinv_cod
+from tests.helpers import (
+    default_tols,
+    eps,
+    exact_singular_values,
+    rank_is_well_defined,
+)
+from tests.helpers import moore_penrose_bounds as _bounds
+from tests.helpers import numerical_rank as svd_rule_rank
 from tests.strategies import ALL_DTYPES, haar, matrices
-
-#: Documented accuracy constant C (residuals <= C p eps kappa); measured < 0.5.
-ACCURACY = 10.0
-
-
-def eps(dtype):
-    return float(np.finfo(np.dtype(dtype)).eps)
-
-
-def exact_singular_values(a):
-    wide = np.complex128 if np.iscomplexobj(a) else np.float64
-    return np.linalg.svd(np.asarray(a, dtype=wide), compute_uv=False)
-
-
-def svd_rule_rank(a):
-    """Rank by lowrank's default rule, from double-precision singular values."""
-    s = exact_singular_values(a)
-    return int(np.count_nonzero(s > max(a.shape) * eps(a.dtype) * s[0]))
 
 
 def rank_has_gap(a, factor=100.0):
-    """No singular value within `factor` of the default cutoff."""
-    s = exact_singular_values(a)
-    if s[0] == 0:
-        return True
-    cut = max(a.shape) * eps(a.dtype) * s[0]
-    return bool(np.all((s > factor * cut) | (s < cut / factor)))
+    return rank_is_well_defined(a, factor=factor)
 
 
 def moore_penrose_bounds(a, rank, constant):
-    """Bounds on the four residuals: C p eps kappa (+ discarded tail for AXA)."""
-    p, e = max(a.shape), eps(a.dtype)
-    s = exact_singular_values(a)
-    if rank == 0 or s[0] == 0:
-        return constant * p * e, constant * p * e
-    tail = np.sqrt(np.sum(s[rank:] ** 2)) / np.sqrt(np.sum(s**2))
-    bound = constant * p * e * s[0] / s[rank - 1]
-    return bound + tail, bound
+    return _bounds(a, rank, (constant, 1))
 
 
-def default_tols(a):
-    return 0.0, max(a.shape) * eps(a.dtype)
+#: Documented accuracy constant C (residuals <= C p eps kappa); measured < 0.5.
+ACCURACY = 10.0
 
 
 def build(rng, m, n, s, dtype):

@@ -3,23 +3,14 @@
 import numpy as np
 import pytest
 
-gram_mod = pytest.importorskip("lowrank._kernels.gram")
+import lowrank._kernels.gram as gram_mod
+from tests.helpers import eps, random_matrix
+
 gram_rowblocked = gram_mod.gram_rowblocked
 gram_numpy = gram_mod.gram_numpy
 use_gram_kernel = gram_mod.use_gram_kernel
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
-
-
-def eps(dtype):
-    return float(np.finfo(np.dtype(dtype)).eps)
-
-
-def random_matrix(shape, dtype, rng, order="C"):
-    a = rng.standard_normal(shape)
-    if np.issubdtype(dtype, np.complexfloating):
-        a = a + 1j * rng.standard_normal(shape)
-    return np.asarray(a.astype(dtype), order=order)
 
 
 def assert_gram_close(g, a):

@@ -5,24 +5,15 @@ import math
 import numpy as np
 import pytest
 
-sketch = pytest.importorskip("lowrank._kernels.sketch")
+import lowrank._kernels.sketch as sketch
+from tests.helpers import eps, random_matrix
+
 sparse_sign_indices = sketch.sparse_sign_indices
 apply_sparse_sign = sketch.apply_sparse_sign
 apply_sparse_sign_numpy = sketch.apply_sparse_sign_numpy
 sparse_sign_sketch = sketch.sparse_sign_sketch
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
-
-
-def eps(dtype):
-    return float(np.finfo(np.dtype(dtype)).eps)
-
-
-def random_matrix(shape, dtype, rng, order="C"):
-    a = rng.standard_normal(shape)
-    if np.issubdtype(dtype, np.complexfloating):
-        a = a + 1j * rng.standard_normal(shape)
-    return np.asarray(a.astype(dtype), order=order)
 
 
 def dense_s(rows, signs, d, zeta):

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import lowrank._kernels.small_svd as small_svd
 from lowrank.exceptions import FallbackWarning
 
-small_svd = pytest.importorskip("lowrank._kernels.small_svd")
 batched_small_svd = small_svd.batched_small_svd
 batched_small_svd_numpy = small_svd.batched_small_svd_numpy
 use_small_svd = small_svd.use_small_svd
