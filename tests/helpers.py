@@ -119,3 +119,35 @@ def rank_is_well_defined(a, factor=10.0, floor=0.0):
     if s.size == 0 or s[0] == 0:
         return True
     return bool(np.all((s > factor * cutoff) | (s < cutoff / factor)))
+
+
+def build(rng, m, n, s, dtype):
+    """U diag(s) V^H with Haar U, V (s padded with zeros to min(m, n))."""
+    from tests.strategies import haar
+
+    k = min(m, n)
+    s = np.concatenate([np.asarray(s, float), np.zeros(k - len(s))])
+    complex_ = np.dtype(dtype).kind == "c"
+    u, v = haar(rng, m, k, complex_), haar(rng, n, k, complex_)
+    return ((u * s) @ v.conj().T).astype(dtype)
+
+
+def check_moore_penrose(a, x, rank, constant):
+    """One matrix: the four residuals below C p eps kappa (+ tail for AXA)."""
+    first, others = moore_penrose_bounds(a, rank, (constant, 1))
+    res = lowrank.moore_penrose_residuals(a, x)
+    bounds = np.array([first, others, others, others])
+    assert np.all(np.array(res) <= bounds), (res, bounds)
+
+
+def check_close_to_svd_pinv(a, x, rank, constant):
+    """One matrix: same rank as the SVD route and within 2 C p eps kappa of it."""
+    x_ref, rank_ref = lowrank.pinv(a, method="svd", return_rank=True)
+    assert rank == rank_ref
+    if rank == 0:
+        assert not np.any(x)
+        return
+    s = exact_singular_values(a)
+    kappa = s[0] / s[rank - 1]
+    err = np.linalg.norm(x - x_ref) / np.linalg.norm(x_ref)
+    assert err <= 2 * constant * max(a.shape) * eps(a.dtype) * kappa

@@ -5,17 +5,16 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 
-import lowrank
 from lowrank._cod import pinv_cod
+from tests import helpers
 from tests.helpers import (
+    build,
     default_tols,
-    eps,
-    exact_singular_values,
     rank_is_well_defined,
 )
 from tests.helpers import moore_penrose_bounds as _bounds
 from tests.helpers import numerical_rank as svd_rule_rank
-from tests.strategies import ALL_DTYPES, haar, matrices
+from tests.strategies import ALL_DTYPES, matrices
 
 
 def rank_has_gap(a, factor=100.0):
@@ -30,32 +29,12 @@ def moore_penrose_bounds(a, rank, constant):
 ACCURACY = 10.0
 
 
-def build(rng, m, n, s, dtype):
-    """U diag(s) V^H with Haar U, V (s padded with zeros to min(m, n))."""
-    k = min(m, n)
-    s = np.concatenate([np.asarray(s, float), np.zeros(k - len(s))])
-    complex_ = np.dtype(dtype).kind == "c"
-    u, v = haar(rng, m, k, complex_), haar(rng, n, k, complex_)
-    return ((u * s) @ v.conj().T).astype(dtype)
-
-
 def check_moore_penrose(a, x, rank):
-    first, others = moore_penrose_bounds(a, rank, ACCURACY)
-    res = lowrank.moore_penrose_residuals(a, x)
-    bounds = np.array([first, others, others, others])
-    assert np.all(np.array(res) <= bounds), (res, bounds)
+    helpers.check_moore_penrose(a, x, rank, ACCURACY)
 
 
 def check_close_to_svd_pinv(a, x, rank):
-    x_ref, rank_ref = lowrank.pinv(a, return_rank=True)
-    assert rank == rank_ref
-    if rank == 0:
-        assert not np.any(x)
-        return
-    s = exact_singular_values(a)
-    kappa = s[0] / s[rank - 1]
-    err = np.linalg.norm(x - x_ref) / np.linalg.norm(x_ref)
-    assert err <= 2 * ACCURACY * max(a.shape) * eps(a.dtype) * kappa
+    helpers.check_close_to_svd_pinv(a, x, rank, ACCURACY)
 
 
 CASES = [
