@@ -216,8 +216,26 @@ def choose_pinv_method(shape):
     * Everything else (square-ish or small matrices, stacks): ``"svd"``.
 
     ``"eigh"`` (normal equations) is never chosen: its error grows like
-    ``cond(A)^2 eps``, more than 10x the SVD's once cond(A) > 10, and the
-    Cholesky-QR route is within a factor of about 2 of its speed.
+    ``cond(A)^2 eps``, more than 10x the SVD's once cond(A) > 10 (500x at
+    cond 1e3 in benchmarks/bench_tallskinny.py).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The shape ``(..., M, N)`` of the input.
+
+    Returns
+    -------
+    str
+        The method ``pinv(method="auto")`` uses for that shape.
+
+    Examples
+    --------
+    >>> import lowrank
+    >>> lowrank.choose_pinv_method((100000, 100))
+    'cholqr'
+    >>> lowrank.choose_pinv_method((1000, 1000)), lowrank.choose_pinv_method((50, 6, 4))
+    ('svd', 'svd')
     """
     if len(shape) == 2:
         m, n = shape

@@ -135,6 +135,29 @@ def choose_svd_method(shape, dtype=np.float64):
     (``min(M, N) <= 8``, ``<= 5`` for complex, and ``max(M, N) min(M, N)^2 <=
     2048``) the parallel Jacobi kernel ("jacobi"); everything else LAPACK's
     gesdd.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The shape ``(..., M, N)`` of the input.
+    dtype : dtype, optional
+        Its dtype (complex input changes the Jacobi crossover).
+
+    Returns
+    -------
+    str
+        The method ``svd(method="auto")`` uses.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import lowrank
+    >>> lowrank.choose_svd_method((100000, 100))
+    'qr'
+    >>> lowrank.choose_svd_method((20000, 6, 4)), lowrank.choose_svd_method((500, 400))
+    ('jacobi', 'gesdd')
+    >>> lowrank.choose_svd_method((20000, 6, 6), np.complex128)
+    'gesdd'
     """
     if len(shape) != 2:
         return "jacobi" if _use_jacobi(shape, dtype) else "gesdd"

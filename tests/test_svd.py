@@ -125,6 +125,10 @@ def test_empty_and_bad_input():
         lowrank.svd(np.full((3, 3), np.nan))
     with pytest.raises(ValueError, match="at least two-dimensional"):
         lowrank.svd(np.ones(3))
+    with pytest.raises(TypeError, match="not supported"):
+        lowrank.svd(np.ones((3, 3), np.float16))
+    with pytest.raises(ValueError, match="infinite"):
+        lowrank.svd(np.full((3, 3), np.inf), check_finite=False)
 
 
 def test_sign_convention_on_exact_ties():
