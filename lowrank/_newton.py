@@ -3,42 +3,19 @@
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 
 import numpy as np
 
+from lowrank._validation import check_iteration_options
 from lowrank.exceptions import ConvergenceWarning
 
-__all__ = ["check_newton_options", "pinv_newton"]
+__all__ = ["pinv_newton"]
 
 #: Subspace-refinement sweeps allowed after the rank decision.
 _MAX_SWEEPS = 8
 #: Newton steps allowed after the doubling phase, by default.
 _EXTRA_STEPS = 30
-
-
-def check_newton_options(tol, maxiter):
-    """Validate `tol` (float > 0 or None) and `maxiter` (int > 0 or None)."""
-    if tol is not None:
-        if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
-            raise TypeError(
-                f"`tol` must be a positive real number or None, got "
-                f"{type(tol).__name__}"
-            )
-        tol = float(tol)
-        if not (tol > 0.0 and math.isfinite(tol)):
-            raise ValueError(f"`tol` must be a positive finite number, got {tol:g}")
-    if maxiter is not None:
-        if isinstance(maxiter, bool) or not isinstance(maxiter, numbers.Integral):
-            raise TypeError(
-                f"`maxiter` must be a positive integer or None, got "
-                f"{type(maxiter).__name__}"
-            )
-        maxiter = int(maxiter)
-        if maxiter < 1:
-            raise ValueError(f"`maxiter` must be a positive integer, got {maxiter}")
-    return tol, maxiter
 
 
 def _doubling_steps(s_max, cutoff):
@@ -66,7 +43,8 @@ def pinv_newton(a, atol, rtol, *, tol=None, maxiter=None):
     """Pseudo-inverse of one matrix by a truncated Newton–Schulz iteration.
 
     Internal: `a`, `atol` and `rtol` are trusted (validated by the caller);
-    `tol` and `maxiter` are checked here by :func:`check_newton_options`.
+    `tol` and `maxiter` are checked by
+    :func:`lowrank._validation.check_iteration_options`.
 
     Parameters
     ----------
@@ -209,7 +187,7 @@ def pinv_newton(a, atol, rtol, *, tol=None, maxiter=None):
     >>> bool(np.allclose(x, a.T / np.sum(a * a)))
     True
     """
-    tol, maxiter = check_newton_options(tol, maxiter)
+    tol, maxiter = check_iteration_options(tol, maxiter)
     m, n = a.shape
     if m < n:
         x, rank, n_iter, converged = _pinv_newton_tall(

@@ -8,7 +8,7 @@ import numpy as np
 import scipy.linalg
 
 from lowrank._cod import pinv_cod
-from lowrank._newton import check_newton_options, pinv_newton
+from lowrank._newton import pinv_newton
 from lowrank._results import PinvResult
 from lowrank._svd import stacked_svd
 from lowrank._tallskinny import gram, tall_qr_implicit
@@ -16,6 +16,7 @@ from lowrank._validation import (
     as_matrix_stack,
     check_damp,
     check_hermitian,
+    check_iteration_options,
     check_method,
     rank_cutoff_tolerances,
 )
@@ -453,7 +454,7 @@ def pinv(
     if method == "auto":
         method = choose_pinv_method(a.shape)
     if method in ITERATIVE_METHODS:
-        tol, maxiter = check_newton_options(tol, maxiter)
+        tol, maxiter = check_iteration_options(tol, maxiter)
     elif tol is not None or maxiter is not None:
         raise ValueError(
             f"`tol` and `maxiter` apply to the iterative methods "

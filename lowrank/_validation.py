@@ -8,6 +8,7 @@ constraint it broke.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Mapping
 
@@ -19,6 +20,7 @@ __all__ = [
     "check_damp",
     "check_finite",
     "check_hermitian",
+    "check_iteration_options",
     "check_k",
     "check_k_or_tol",
     "check_method",
@@ -190,6 +192,29 @@ def check_damp(damp, shape, dtype):
     if not np.all(np.isfinite(arr)):
         raise ValueError("`damp` must be finite")
     return arr
+
+
+def check_iteration_options(tol, maxiter):
+    """Validate `tol` (float > 0 or None) and `maxiter` (int > 0 or None)."""
+    if tol is not None:
+        if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
+            raise TypeError(
+                f"`tol` must be a positive real number or None, got "
+                f"{type(tol).__name__}"
+            )
+        tol = float(tol)
+        if not (tol > 0.0 and math.isfinite(tol)):
+            raise ValueError(f"`tol` must be a positive finite number, got {tol:g}")
+    if maxiter is not None:
+        if isinstance(maxiter, bool) or not isinstance(maxiter, numbers.Integral):
+            raise TypeError(
+                f"`maxiter` must be a positive integer or None, got "
+                f"{type(maxiter).__name__}"
+            )
+        maxiter = int(maxiter)
+        if maxiter < 1:
+            raise ValueError(f"`maxiter` must be a positive integer, got {maxiter}")
+    return tol, maxiter
 
 
 def check_k(k, upper, name="k"):

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import assume, given, settings
 
 import lowrank
-from lowrank._newton import _doubling_steps, check_newton_options, pinv_newton
+from lowrank._newton import _doubling_steps, pinv_newton
+from lowrank._validation import check_iteration_options as check_newton_options
 from tests import helpers
 from tests.helpers import (
     build,

@@ -30,6 +30,7 @@ import numba
 import numpy as np
 
 from lowrank._kernels._jit import jit, jit_parallel
+from lowrank._validation import SUPPORTED_DTYPES
 
 __all__ = [
     "apply_sparse_sign",
@@ -38,9 +39,7 @@ __all__ = [
     "sparse_sign_sketch",
 ]
 
-_SUPPORTED = tuple(
-    np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128)
-)
+_SUPPORTED = SUPPORTED_DTYPES
 
 # Rows of a Fortran-ordered A transposed at a time into a C-ordered buffer.
 _CHUNK = 256
