@@ -6,21 +6,31 @@ warnings and errors live in :mod:`lowrank.exceptions`.
 
 from lowrank import exceptions
 from lowrank._diagnostics import moore_penrose_residuals
+from lowrank._lstsq import choose_lstsq_method, lstsq
 from lowrank._pinv import choose_pinv_method, pinv
-from lowrank._results import MoorePenroseResiduals, PinvResult, QRResult, SVDResult
+from lowrank._results import (
+    LstsqResult,
+    MoorePenroseResiduals,
+    PinvResult,
+    QRResult,
+    SVDResult,
+)
 from lowrank._svd import choose_svd_method, svd
 from lowrank._tallskinny import tall_qr
 from lowrank._version import __version__
 
 __all__ = [
+    "LstsqResult",
     "MoorePenroseResiduals",
     "PinvResult",
     "QRResult",
     "SVDResult",
     "__version__",
+    "choose_lstsq_method",
     "choose_pinv_method",
     "choose_svd_method",
     "exceptions",
+    "lstsq",
     "moore_penrose_residuals",
     "pinv",
     "svd",

@@ -9,7 +9,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["MoorePenroseResiduals", "PinvResult", "QRResult", "SVDResult"]
+__all__ = [
+    "LstsqResult",
+    "MoorePenroseResiduals",
+    "PinvResult",
+    "QRResult",
+    "SVDResult",
+]
 
 
 class PinvResult(NamedTuple):
@@ -88,3 +94,43 @@ class SVDResult(NamedTuple):
     U: np.ndarray
     S: np.ndarray
     Vh: np.ndarray
+
+
+class LstsqResult(NamedTuple):
+    """Result of :func:`lowrank.lstsq`.
+
+    For ``a`` of shape ``(..., M, N)`` and ``b`` of shape ``(..., M)`` (one
+    right-hand side per matrix) or ``(..., M, K)`` (K of them):
+
+    Attributes
+    ----------
+    x : ndarray, shape (..., N) or (..., N, K)
+        The minimum-norm least-squares solution ``A^+ b`` of the rank-``r``
+        problem (with ``damp``, the Tikhonov-regularised solution).
+    residuals : float or ndarray, shape (...) or (..., K)
+        Squared 2-norm ``||b - A x||^2`` of each right-hand side's residual,
+        computed from the returned ``x``, for every input: tall, wide,
+        rank-deficient and stacked alike (numpy.linalg.lstsq returns an
+        empty array in the last three cases). With ``damp`` the misfit only,
+        without the ``damp^2 ||x||^2`` term.
+    rank : int or ndarray of int, shape (...)
+        The numerical rank used (singular values above
+        ``atol + rtol * s_max``). ``-1`` for the iterative methods
+        ``"lsqr"`` and ``"lsmr"``, which do not determine it.
+    n_iter : int or ndarray of int, shape (...) or (..., K)
+        Iterations per right-hand side: 0 for the direct methods ``"svd"``
+        and ``"qr"``; refinement steps for ``"cholqr"``; LSQR/LSMR
+        iterations for ``"sketch"``, ``"lsqr"`` and ``"lsmr"``.
+    converged : bool or ndarray of bool, shape (...) or (..., K)
+        Whether each right-hand side met its tolerance; always True for the
+        direct methods. A False comes with a
+        :class:`~lowrank.exceptions.ConvergenceWarning`.
+
+    Single values (one matrix, ``b`` of shape ``(M,)``) are Python scalars.
+    """
+
+    x: np.ndarray
+    residuals: float | np.ndarray
+    rank: int | np.ndarray
+    n_iter: int | np.ndarray
+    converged: bool | np.ndarray

@@ -4,6 +4,17 @@ A kernel does what BLAS/LAPACK cannot do well -- for example the SVD of a large
 stack of tiny matrices, where LAPACK's per-call overhead dominates and one core
 does all the work.
 
+Kernels
+-------
+* :mod:`~lowrank._kernels.small_svd`: SVDs of stacks of tiny matrices.
+* :mod:`~lowrank._kernels.gram`: ``A^H A`` of a tall matrix, row-blocked.
+* :mod:`~lowrank._kernels.sketch`: sparse sign sketches ``S A``.
+* :mod:`~lowrank._kernels.residual`: ``r = b s - A x``, ``A^H r`` and
+  ``||r||^2`` in one pass over A (least-squares refinement, LSQR/LSMR steps).
+
+The measured rules for when each kernel beats BLAS/LAPACK live, free of
+numba, in :mod:`~lowrank._kernels._rules`.
+
 Conventions
 -----------
 * Importing :mod:`lowrank` (or this package) does not import numba: this
