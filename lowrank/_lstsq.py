@@ -454,12 +454,11 @@ def lstsq(
             a, b, method, atol, rtol, damp, rng, tol, maxiter, precond
         )
 
-    a = as_matrix_stack(a, "a", check_finite_values=check_finite)
+    a = as_matrix_stack(a, "a", check_finite_values="deferred")
     b, vector = _as_rhs(b, a.ndim, a.shape[-2])
     dtype = result_dtype(np.result_type(a.dtype, b.dtype), "b")
     b = b.astype(dtype, copy=False)
-    if check_finite or (b.size and not np.isfinite(b.sum())):
-        check_finite_values(b, "b")
+    check_dense_finite(b, "b", check_finite)
     a = a.astype(dtype, copy=False)
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     m, n = a.shape[-2:]
@@ -469,6 +468,11 @@ def lstsq(
     explicit = method != "auto"
     if method == "auto":
         method = choose_lstsq_method(a.shape)
+    # "cholqr" on one matrix tests finiteness on its Gram matrix instead,
+    # saving a pass over A; every other route tests A here.
+    finite_pending = method == "cholqr" and a.ndim == 2
+    if not finite_pending:
+        check_dense_finite(a, "a", check_finite)
     if method in TALL_ONLY_METHODS and m < n:
         raise ValueError(
             f"method={method!r} needs M >= N, got a of shape {a.shape}; use "
@@ -478,7 +482,9 @@ def lstsq(
     tol, maxiter, damp = _check_options(
         method, tol, maxiter, precond, damp, a.shape, dtype
     )
-    options = LstsqOptions(damp, tol, maxiter, check_rng(rng), precond, explicit)
+    options = LstsqOptions(
+        damp, tol, maxiter, check_rng(rng), precond, explicit, finite_pending
+    )
 
     if a.size == 0 or k == 0:
         sol = _empty_solution(batch, n, k, dtype, b, method in RANKLESS_METHODS)
@@ -491,6 +497,13 @@ def lstsq(
     if residuals is None:
         residuals = _squared_residuals(a, b, sol.x)
     return _result(sol, residuals, vector, single=a.ndim == 2)
+
+
+def check_dense_finite(arr, name, elementwise):
+    """NaN/Inf -> ValueError: elementwise, or by one sum (exact for detection)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if elementwise or (arr.size and not np.isfinite(arr.sum())):
+            check_finite_values(arr, name)
 
 
 def _result(sol, residuals, vector, single):

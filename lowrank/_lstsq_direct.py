@@ -30,6 +30,9 @@ class LstsqOptions(NamedTuple):
     rng: np.random.Generator | None = None
     precond: Any = None
     explicit: bool = False  # the user named the method (fallbacks then warn)
+    # `a` has not been tested for NaN/Inf yet: the method must do it (on its
+    # Gram matrix, see `_validation.finite_or_raise`) before anything else.
+    finite_pending: bool = False
 
 
 class Solution(NamedTuple):

@@ -15,11 +15,11 @@ import warnings
 
 import numpy as np
 import scipy.linalg
-from scipy.linalg import get_lapack_funcs
 
 from lowrank._kernels._rules import use_residual_kernel
 from lowrank._lstsq_direct import Solution, lstsq_svd, one_at_a_time, spectral_solve
 from lowrank._tallskinny import cholqr2_threshold, gram, tall_qr_implicit
+from lowrank._validation import finite_or_raise
 from lowrank.exceptions import FallbackWarning
 
 __all__ = ["lstsq_cholqr", "lstsq_sketch", "normal_residual"]
@@ -68,17 +68,19 @@ def _use_parallel_gram(shape, dtype):
     return np.dtype(dtype).kind == "f" and n <= 160 and m >= 16384
 
 
-def _gram_for_solve(a):
-    """A^H A, on all cores when the row-blocked kernel is expected to win.
+def _gram_for_solve(a, b):
+    """``(A^H A, A^H b)``, on all cores when the row-blocked kernel is expected to win.
 
-    Unlike inside tall_qr, every other pass of the refinement below is a numba
-    kernel too, so the parallel kernel does not contend with OpenBLAS threads.
+    The kernel forms ``A^H b`` in the same pass. Unlike inside tall_qr, the
+    other passes of the refinement are numba kernels too, so the parallel
+    kernel does not contend with OpenBLAS threads.
     """
     if _use_parallel_gram(a.shape, a.dtype):
         from lowrank._kernels.gram import gram_rowblocked
 
-        return gram_rowblocked(a, parallel=True)
-    return gram(a)
+        return gram_rowblocked(a, parallel=True, rhs=b)
+    _, atb, _ = normal_residual(a, b, np.zeros((a.shape[1], b.shape[1]), a.dtype))
+    return gram(a), atb
 
 
 def _upper_cholesky(g):
@@ -100,27 +102,35 @@ def _cho_solve(c, z):
     return scipy.linalg.solve_triangular(c, y, check_finite=False)
 
 
-def _singular_value_bounds(r):
-    """Cheap bounds ``(s_min_lower, s_max_upper)`` on the singular values of R.
+#: Power-iteration steps for the extreme singular values of the Cholesky factor.
+POWER_STEPS = 12
+#: Safety factor on those estimates (power iteration approaches from inside).
+ESTIMATE_SLACK = 1.5
 
-    ``s_max <= min(||R||_F, sqrt(||R||_1 ||R||_inf))``; ``s_min = 1 /
-    ||R^{-1}||_2 >= 1 / (sqrt(n) ||R^{-1}||_1)``, with ``||R^{-1}||_1`` from
-    LAPACK's trcon estimate, inflated by 3 because the estimate can fall
-    short of the true norm. O(n^2) and free of BLAS threads, unlike an SVD of
-    R (see `_cho_solve`); deciding on the exact singular values is left to the
-    QR route for everything these bounds cannot certify.
+
+def _extreme_singular_values(r, g):
+    """Estimates ``(s_min, s_max)`` of the upper triangular R with ``R^H R = G``.
+
+    Power iteration on G for ``s_max^2`` and inverse iteration on
+    ``R^{-1} R^{-H}`` for ``s_min^{-2}``, widened by `ESTIMATE_SLACK`. O(n^2)
+    per step, and free of BLAS threads for the n this route uses, unlike an
+    SVD of R (see `_cho_solve`). The estimates approach the true values from
+    inside; the decisions based on them have further safety nets (Cholesky
+    breakdown, stalled refinement), and deciding the rank exactly is left to
+    the QR route for everything they cannot certify.
     """
     n = r.shape[0]
-    abs_r = np.abs(r)
-    norm_1 = abs_r.sum(axis=0).max()
-    norm_inf = abs_r.sum(axis=1).max()
-    s_max = min(np.linalg.norm(r), np.sqrt(norm_1 * norm_inf))
-    (trcon,) = get_lapack_funcs(("trcon",), (r,))
-    rcond, info = trcon(r, norm="1", uplo="U", diag="N")
-    if info != 0 or not np.isfinite(rcond) or rcond <= 0:
-        return 0.0, s_max
-    inverse_norm_1 = 1.0 / (rcond * norm_1)
-    return 1.0 / (3.0 * np.sqrt(n) * inverse_norm_1), s_max
+    start = np.cos(np.arange(1, n + 1, dtype=np.finfo(r.dtype).dtype))
+    v = (start / np.linalg.norm(start)).astype(r.dtype)
+    w = u = v
+    for _ in range(POWER_STEPS):
+        w = g @ v
+        v = w / np.linalg.norm(w)
+        u = _cho_solve(r, u)
+        u /= np.linalg.norm(u)
+    s_max = np.sqrt(np.linalg.norm(g @ v))
+    s_min = 1.0 / np.sqrt(np.linalg.norm(_cho_solve(r, u)))
+    return s_min / ESTIMATE_SLACK, s_max * ESTIMATE_SLACK
 
 
 def _certainly_full_rank(s_min, s_max, atol, rtol, distortion=1.0):
@@ -134,7 +144,7 @@ def _certainly_full_rank(s_min, s_max, atol, rtol, distortion=1.0):
     )
 
 
-def _refine(a, b, g, c, s_max, damp):
+def _refine(a, b, atb, g, c, s_max, damp):
     """Corrected semi-normal equations with refinement [Björck 1987].
 
     ``x_0 = R^{-1} R^{-H} A^H b``; then ``r_k = b - A x_k``,
@@ -143,13 +153,11 @@ def _refine(a, b, g, c, s_max, damp):
     applied). Returns None if the corrections stop shrinking (cond(A)^2 eps
     too close to 1 for the semi-normal equations).
     """
-    m, n = a.shape
     eps = np.finfo(a.dtype).eps
-    tol = 10.0 * np.sqrt(m) * eps
+    tol = 10.0 * np.sqrt(a.shape[0]) * eps
     d2 = damp * damp
     scale = np.sqrt(s_max * s_max + d2)  # ||[A; d I]||_2
     b_norm = np.linalg.norm(b, axis=0)
-    _, atb, _ = normal_residual(a, b, np.zeros((n, b.shape[1]), a.dtype))
     x = _cho_solve(c, atb)
     previous = None
     for step in range(1, MAX_REFINEMENT_STEPS + 1):
@@ -178,7 +186,7 @@ def _refine(a, b, g, c, s_max, damp):
     return None
 
 
-def _qr_route(a, b, g, atol, rtol, damp):
+def _qr_route(a, b, g, atol, rtol, damp, start="scholqr3"):
     """Stable QR (shifted CholeskyQR3, else Householder), SVD of R, spectral solve.
 
     The pseudo-inverse route of :func:`lowrank.pinv`'s ``"cholqr"``, applied
@@ -186,7 +194,7 @@ def _qr_route(a, b, g, atol, rtol, damp):
     """
     m, n = a.shape
     if m >= n:
-        q_prev, r_last, r, _ = tall_qr_implicit(a, "scholqr3", g=g)
+        q_prev, r_last, r, _ = tall_qr_implicit(a, start, g=g)
         # Q^H b = r_last^{-H} q_prev^H b
         qhb = scipy.linalg.solve_triangular(
             r_last, _conj_t(q_prev) @ b, trans="C", check_finite=False
@@ -194,7 +202,7 @@ def _qr_route(a, b, g, atol, rtol, damp):
         u, s, vh = np.linalg.svd(r)
         return spectral_solve(u, s, vh, qhb, atol, rtol, damp)
     # Wide: A^H = Q R, R = U S V^H, so A = V S U^H Q^H and A^+ b = Q U f(S) V^H b.
-    q_prev, r_last, r, _ = tall_qr_implicit(_conj_t(a), "scholqr3", g=g)
+    q_prev, r_last, r, _ = tall_qr_implicit(_conj_t(a), start, g=g)
     u, s, vh = np.linalg.svd(r)
     w, rank = spectral_solve(_conj_t(vh), s, _conj_t(u), b, atol, rtol, damp)
     w = scipy.linalg.solve_triangular(r_last, w, check_finite=False)
@@ -222,21 +230,28 @@ def _lstsq_cholqr_one(a, b, atol, rtol, options):
     m, n = a.shape
     damp = float(options.damp)
     tall = m >= n
-    g = _gram_for_solve(a) if tall else gram(_conj_t(a))
     if tall:
+        g, atb = _gram_for_solve(a, b)
+    else:
+        g = gram(_conj_t(a))
+    # NaN/Inf in A show on the diagonal of G; False here means overflow only.
+    finite = finite_or_raise(g, a, "a") if options.finite_pending else True
+    if tall and finite:
         c0 = _upper_cholesky(g)
         if c0 is not None:
-            s_min, s_max = _singular_value_bounds(c0)
+            s_min, s_max = _extreme_singular_values(c0, g)
             well_conditioned = s_max <= cholqr2_threshold(a.dtype) * s_min
             if well_conditioned and _certainly_full_rank(s_min, s_max, atol, rtol):
                 c = c0
                 if damp:
                     c = _upper_cholesky(g + damp * damp * np.eye(n, dtype=g.dtype))
-                refined = None if c is None else _refine(a, b, g, c, s_max, damp)
+                refined = None if c is None else _refine(a, b, atb, g, c, s_max, damp)
                 if refined is not None:
                     x, steps, rr = refined
                     return _solution(x, n, steps, True, rr)
-    x, rank = _qr_route(a, b, g, atol, rtol, damp)
+    # An overflowing Gram matrix is no use to the Cholesky passes either.
+    start = "scholqr3" if finite else "householder"
+    x, rank = _qr_route(a, b, g, atol, rtol, damp, start)
     return _solution(x, rank, 0, True)
 
 

@@ -49,8 +49,13 @@ def _spectral_inverse(values, magnitudes, atol, rtol, damp, *, floor=0.0):
     cutoff = np.maximum(atol + rtol * s_max, floor * s_max)
     keep = magnitudes > cutoff[..., np.newaxis]
     damp = np.asarray(damp)[..., np.newaxis]
+    # s / (s^2 + d^2) written as 1 / (s + d^2 / s): no overflow of s^2 for
+    # huge s (kept values are nonzero, as they exceed a cutoff >= 0).
+    denominator = np.ones_like(values)
+    with np.errstate(over="ignore"):
+        np.add(values, damp * damp / np.where(keep, values, 1), out=denominator)
     factors = np.zeros_like(values)
-    np.divide(values, values * values + damp * damp, out=factors, where=keep)
+    np.divide(1, denominator, out=factors, where=keep)
     return factors, np.count_nonzero(keep, axis=-1)
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "check_method",
     "check_rng",
     "default_rtol",
+    "finite_or_raise",
     "rank_cutoff_tolerances",
     "real_dtype",
     "result_dtype",
@@ -81,6 +82,9 @@ def as_matrix_stack(a, name="a", *, check_finite_values=True):
         For arrays with fewer than two dimensions, or non-finite entries. With
         ``check_finite_values=False`` the elementwise test is replaced by a
         single sum, so NaN/Inf are still caught (LAPACK may hang on them).
+        With ``check_finite_values="deferred"`` there is no test here: the
+        caller promises to run `finite_or_raise` on a quantity that is finite
+        only if `a` is (a Gram matrix) before using the data otherwise.
     """
     if scipy.sparse.issparse(a):
         raise TypeError(
@@ -107,7 +111,11 @@ def as_matrix_stack(a, name="a", *, check_finite_values=True):
     dtype = result_dtype(arr.dtype, name)
     if arr.dtype != dtype:
         arr = arr.astype(dtype)
-    if check_finite_values:
+    if check_finite_values == "deferred":
+        # The caller tests finiteness itself, fused into its first pass over
+        # the data (see `finite_or_raise`), and must do so on every path.
+        pass
+    elif check_finite_values:
         check_finite(arr, name)
     elif arr.size and not _sum_is_finite(arr):
         # Even unchecked, non-finite input must not reach LAPACK: some builds
@@ -121,6 +129,20 @@ def as_matrix_stack(a, name="a", *, check_finite_values=True):
 def _sum_is_finite(arr):
     with np.errstate(over="ignore", invalid="ignore"):
         return bool(np.isfinite(arr.sum()))
+
+
+def finite_or_raise(summary, arr, name="a"):
+    """The deferred finiteness test: `summary` is finite unless `arr` has NaN/Inf.
+
+    For a summary such as ``A^H A`` (whose diagonal holds the squared column
+    norms) a NaN or Inf entry of `arr` always shows; the converse can fail
+    only by overflow, which the elementwise test on `arr` then clears. Returns
+    whether `summary` is finite (False only for overflow).
+    """
+    if np.isfinite(summary).all():
+        return True
+    check_finite(arr, name)
+    return False
 
 
 def check_finite(arr, name="a"):

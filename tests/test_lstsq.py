@@ -518,3 +518,24 @@ def test_numerical_rank_helper_agrees():
     a, b = _problem((30, 10), np.float64, rank=4)
     assert lowrank.lstsq(a, b).rank == numerical_rank(a) == 4
     assert exact_singular_values(a).size == 10
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_deferred_finite_check_on_the_cholesky_route(check):
+    """The Cholesky route tests NaN/Inf on its Gram matrix: still a ValueError."""
+    a, b = _problem((20000, 10), np.float64)
+    assert lowrank.choose_lstsq_method(a.shape) == "cholqr"
+    for bad in [np.nan, np.inf, -np.inf]:
+        a_bad = a.copy()
+        a_bad[12345, 3] = bad
+        with pytest.raises(ValueError, match="finite"):
+            lowrank.lstsq(a_bad, b, check_finite=check)
+        with pytest.raises(ValueError, match="finite"):
+            lowrank.lstsq(a_bad.T.copy(), b[:10], method="cholqr", check_finite=check)
+
+
+def test_overflowing_gram_matrix_is_not_mistaken_for_non_finite_input():
+    a, b = _problem((20000, 10), np.float64)
+    big = a * 1e160  # finite, but A^T A overflows
+    res = lowrank.lstsq(big, b)
+    np.testing.assert_allclose(res.x * 1e160, lowrank.lstsq(a, b).x, rtol=1e-8)

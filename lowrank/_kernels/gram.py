@@ -34,11 +34,16 @@ _MAX_BLOCKS = 64
 # input, and conjugated for the complex BLAS variant). Measured: 1024 rows is
 # best for small n; the BLAS variant uses fewer, see below.
 _CHUNK = 1024
-# OpenBLAS runs gemm on one thread iff m*n*k <= 65536 * 4
-# (SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD); the BLAS variant keeps each
-# call below that so that the BLAS does not start threads inside numba's
-# (measured: above ~5e5 the nested threads make it 5-40x slower when loaded).
-_BLAS_SERIAL_MNK = 262144
+# OpenBLAS runs gemm on min(m*n*k / (65536 * 4), cores) threads (65536 * 4 =
+# SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD), so real calls below
+# 2 * 262144 stay on one thread; the BLAS variant keeps each call below that
+# so that the BLAS does not start threads inside numba's (measured: above ~1e6
+# the nested threads make it 3-40x slower). Larger chunks amortise the call
+# overhead: 100000 x 100, 2 threads: 27.5 ms with 26-row chunks (the earlier
+# cap of 262144), 22.3 ms with 64 rows, 74 ms with 200 rows (nested threads).
+# Complex gemm starts threads far earlier (measured at m*n*k = 65536).
+_BLAS_SERIAL_MNK = 524288
+_BLAS_SERIAL_MNK_COMPLEX = 32768
 
 
 # --------------------------------------------------------------------------
@@ -75,7 +80,7 @@ def _accumulate_rows(blk, g):
 
 
 @jit
-def _block_gram(x, transposed, r0, r1, g, chunk, use_blas):
+def _block_gram(x, transposed, r0, r1, g, chunk, use_blas, rhs, g_rhs):
     """Add the Gram matrix of rows ``r0:r1`` of A into ``g`` (upper triangle).
 
     ``x`` is C-contiguous: A itself (m, n), or, if ``transposed``, A^T (n, m)
@@ -83,8 +88,11 @@ def _block_gram(x, transposed, r0, r1, g, chunk, use_blas):
     ``chunk`` at a time into a C-ordered buffer. With ``use_blas`` each chunk
     goes to gemm through ``np.dot`` (``chunk`` must then keep the call below
     OpenBLAS' threading threshold), otherwise to :func:`_accumulate_rows`.
+    If ``rhs`` (m, k) has columns, ``A^H rhs`` of the same rows is added into
+    ``g_rhs`` (n, k) while the chunk is in cache.
     """
     n = g.shape[0]
+    k = rhs.shape[1]
     cplx = np.iscomplexobj(x)
     buf = np.empty((chunk, n), x.dtype)
     cbuf = np.empty((chunk, n), x.dtype)
@@ -104,10 +112,20 @@ def _block_gram(x, transposed, r0, r1, g, chunk, use_blas):
                     for j in range(n):
                         cbuf[i, j] = np.conj(blk[i, j])
                 g += np.dot(cbuf[:rows].T, blk)
+                if k:
+                    g_rhs += np.dot(cbuf[:rows].T, rhs[c0:c1])
             else:
                 g += np.dot(blk.T, blk)
+                if k:
+                    g_rhs += np.dot(blk.T, rhs[c0:c1])
         else:
             _accumulate_rows(blk, g)
+            if k:
+                for i in range(rows):
+                    for j in range(n):
+                        cj = np.conj(blk[i, j])
+                        for t in range(k):
+                            g_rhs[j, t] += cj * rhs[c0 + i, t]
 
 
 @jit
@@ -127,29 +145,39 @@ def _finish(parts, out):
 
 
 @jit
-def _gram_serial(x, transposed, m, n_blocks, chunk, use_blas):
+def _sum_partials(parts):
+    out = parts[0].copy()
+    for b in range(1, parts.shape[0]):
+        out += parts[b]
+    return out
+
+
+@jit
+def _gram_serial(x, transposed, m, n_blocks, chunk, use_blas, rhs):
     n = x.shape[0] if transposed else x.shape[1]
     parts = np.zeros((n_blocks, n, n), x.dtype)
+    parts_rhs = np.zeros((n_blocks, n, rhs.shape[1]), x.dtype)
     for b in range(n_blocks):
         r0 = b * m // n_blocks
         r1 = (b + 1) * m // n_blocks
-        _block_gram(x, transposed, r0, r1, parts[b], chunk, use_blas)
+        _block_gram(x, transposed, r0, r1, parts[b], chunk, use_blas, rhs, parts_rhs[b])
     out = np.empty((n, n), x.dtype)
     _finish(parts, out)
-    return out
+    return out, _sum_partials(parts_rhs)
 
 
 @jit_parallel
-def _gram_parallel(x, transposed, m, n_blocks, chunk, use_blas):
+def _gram_parallel(x, transposed, m, n_blocks, chunk, use_blas, rhs):
     n = x.shape[0] if transposed else x.shape[1]
     parts = np.zeros((n_blocks, n, n), x.dtype)
+    parts_rhs = np.zeros((n_blocks, n, rhs.shape[1]), x.dtype)
     for b in numba.prange(n_blocks):
         r0 = b * m // n_blocks
         r1 = (b + 1) * m // n_blocks
-        _block_gram(x, transposed, r0, r1, parts[b], chunk, use_blas)
+        _block_gram(x, transposed, r0, r1, parts[b], chunk, use_blas, rhs, parts_rhs[b])
     out = np.empty((n, n), x.dtype)
     _finish(parts, out)
-    return out
+    return out, _sum_partials(parts_rhs)
 
 
 # --------------------------------------------------------------------------
@@ -197,7 +225,7 @@ def _default_blocks(m):
     return int(min(_MAX_BLOCKS, max(1, m // _ROWS_PER_BLOCK)))
 
 
-def gram_rowblocked(a, *, n_blocks=None, parallel=True, method="blas"):
+def gram_rowblocked(a, *, n_blocks=None, parallel=True, method="blas", rhs=None):
     """The Hermitian Gram matrix ``A^H A`` by a parallel reduction over row blocks.
 
     Parameters
@@ -215,16 +243,23 @@ def gram_rowblocked(a, *, n_blocks=None, parallel=True, method="blas"):
         Run the blocks in ``numba.prange`` threads; False runs them in a loop.
     method : {"blas", "loop"}, default "blas"
         How a block is reduced: gemm (``np.dot`` inside numba) on chunks of
-        rows small enough (``rows * n^2 <= 262144``, at most 1024 rows) for
+        rows small enough (``rows * n^2 <= 524288``, 32768 for complex, at most
+        1024 rows) for
         OpenBLAS to stay single-threaded inside each numba thread and for the
         chunk to stay in cache; or a compiled loop over rows (four at a time,
         upper triangle only). Measured, "blas" is 1.5-3x faster than "loop".
+    rhs : (m,) or (m, k) array_like, optional
+        If given, ``A^H rhs`` is computed in the same pass over `a` (each
+        chunk of rows is still in cache) and returned as well; converted to
+        the dtype of `a`.
 
     Returns
     -------
     (n, n) ndarray
         ``A^H A``, both triangles, exactly Hermitian (the lower triangle is the
         conjugate of the upper one, the diagonal is real), dtype of `a`.
+    (n,) or (n, k) ndarray
+        Only if `rhs` is given: ``A^H rhs``, summed over the same row blocks.
 
     Raises
     ------
@@ -271,16 +306,33 @@ def gram_rowblocked(a, *, n_blocks=None, parallel=True, method="blas"):
     if n_blocks < 1:
         raise ValueError(f"`n_blocks` must be >= 1, got {n_blocks}")
     n_blocks = min(n_blocks, max(m, 1))
-    if n == 0 or m == 0:
-        return np.zeros((n, n), a.dtype)
-    if a.flags.c_contiguous:
-        x, transposed = a, False
-    elif a.flags.f_contiguous:
-        x, transposed = a.T, True
+    vector = rhs is not None and np.ndim(rhs) == 1
+    if rhs is not None and (np.ndim(rhs) not in (1, 2) or np.shape(rhs)[0] != m):
+        raise ValueError(
+            f"`rhs` must have shape (m,) or (m, k) with m = {m}, got {np.shape(rhs)}"
+        )
+    if rhs is None:
+        rhs2 = np.zeros((m, 0), a.dtype)
     else:
-        x, transposed = np.ascontiguousarray(a), False
-    use_blas = method == "blas"
-    chunk = max(16, min(_CHUNK, _BLAS_SERIAL_MNK // (n * n))) if use_blas else _CHUNK
-    # One block: no parallel region (starting numba's threads costs time).
-    kernel = _gram_parallel if parallel and n_blocks > 1 else _gram_serial
-    return kernel(x, transposed, m, n_blocks, chunk, use_blas)
+        rhs2 = np.ascontiguousarray(np.asarray(rhs).reshape(m, -1), dtype=a.dtype)
+    if n == 0 or m == 0:
+        g, g_rhs = np.zeros((n, n), a.dtype), np.zeros((n, rhs2.shape[1]), a.dtype)
+    else:
+        if a.flags.c_contiguous:
+            x, transposed = a, False
+        elif a.flags.f_contiguous:
+            x, transposed = a.T, True
+        else:
+            x, transposed = np.ascontiguousarray(a), False
+        use_blas = method == "blas"
+        chunk = _CHUNK
+        if use_blas:
+            complex_ = a.dtype.kind == "c"
+            cap = _BLAS_SERIAL_MNK_COMPLEX if complex_ else _BLAS_SERIAL_MNK
+            chunk = max(16, min(_CHUNK, cap // (n * max(n, rhs2.shape[1]))))
+        # One block: no parallel region (starting numba's threads costs time).
+        kernel = _gram_parallel if parallel and n_blocks > 1 else _gram_serial
+        g, g_rhs = kernel(x, transposed, m, n_blocks, chunk, use_blas, rhs2)
+    if rhs is None:
+        return g
+    return g, (g_rhs[:, 0] if vector else g_rhs)
