@@ -15,8 +15,8 @@ from lowrank._results import LstsqResult
 from lowrank._validation import (
     as_matrix_stack,
     check_damp,
-    check_iteration_options,
     check_method,
+    check_method_options,
     check_rng,
     rank_cutoff_tolerances,
     real_dtype,
@@ -162,23 +162,14 @@ def _rank_tolerances(method, atol, rtol, shape, dtype):
 
 
 def _check_options(method, tol, maxiter, precond, damp, shape, dtype):
-    if method in ITERATIVE_METHODS:
-        tol, maxiter = check_iteration_options(tol, maxiter)
-    elif tol is not None or maxiter is not None:
-        raise ValueError(
-            f"`tol` and `maxiter` apply to the iterative methods "
-            f"({', '.join(sorted(ITERATIVE_METHODS))}), not to method={method!r}"
-        )
     if precond is not None and method not in RANKLESS_METHODS:
         raise ValueError(
             f'`precond` applies to methods "lsqr" and "lsmr", not to method={method!r}'
         )
     damp = check_damp(damp, shape, real_dtype(dtype))
-    if method not in DAMPED_METHODS and np.any(damp):
-        raise ValueError(
-            f"`damp` is not supported by method={method!r}; use one of "
-            + ", ".join(repr(name) for name in sorted(DAMPED_METHODS))
-        )
+    tol, maxiter = check_method_options(
+        method, tol, maxiter, damp, iterative=ITERATIVE_METHODS, damped=DAMPED_METHODS
+    )
     return tol, maxiter, damp
 
 

@@ -16,8 +16,8 @@ from lowrank._validation import (
     as_matrix_stack,
     check_damp,
     check_hermitian,
-    check_iteration_options,
     check_method,
+    check_method_options,
     rank_cutoff_tolerances,
 )
 
@@ -458,23 +458,21 @@ def pinv(
     atol, rtol = rank_cutoff_tolerances(atol, rtol, a.shape, a.dtype)
     if method == "auto":
         method = choose_pinv_method(a.shape)
-    if method in ITERATIVE_METHODS:
-        tol, maxiter = check_iteration_options(tol, maxiter)
-    elif tol is not None or maxiter is not None:
-        raise ValueError(
-            f"`tol` and `maxiter` apply to the iterative methods "
-            f"({', '.join(sorted(ITERATIVE_METHODS))}), not to method={method!r}"
-        )
-    options = PinvOptions(check_damp(damp, a.shape, a.dtype), tol, maxiter)
+    damp = check_damp(damp, a.shape, a.dtype)
+    # hermitian=True replaces the method by one that supports damping.
+    tol, maxiter = check_method_options(
+        method,
+        tol,
+        maxiter,
+        damp if not hermitian else 0.0,
+        iterative=ITERATIVE_METHODS,
+        damped=DAMPED_METHODS,
+    )
+    options = PinvOptions(damp, tol, maxiter)
     compute = PINV_METHODS[method]
     if hermitian:
         check_hermitian(a, "a")
         compute = _pinv_hermitian
-    elif method not in DAMPED_METHODS and np.any(options.damp):
-        raise ValueError(
-            f"`damp` is not supported by method={method!r}; use one of "
-            + ", ".join(repr(name) for name in sorted(DAMPED_METHODS))
-        )
 
     m, n = a.shape[-2:]
     if a.size == 0:

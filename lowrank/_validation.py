@@ -24,6 +24,7 @@ __all__ = [
     "check_k",
     "check_k_or_tol",
     "check_method",
+    "check_method_options",
     "check_rng",
     "default_rtol",
     "finite_or_raise",
@@ -236,6 +237,28 @@ def check_iteration_options(tol, maxiter):
         maxiter = int(maxiter)
         if maxiter < 1:
             raise ValueError(f"`maxiter` must be a positive integer, got {maxiter}")
+    return tol, maxiter
+
+
+def check_method_options(method, tol, maxiter, damp, *, iterative, damped):
+    """Validate the options that only some methods take.
+
+    `tol`/`maxiter` are checked (`check_iteration_options`) for a method in
+    `iterative` and must be None otherwise; a nonzero `damp` (already checked
+    by `check_damp`) needs a method in `damped`. Returns ``(tol, maxiter)``.
+    """
+    if method in iterative:
+        tol, maxiter = check_iteration_options(tol, maxiter)
+    elif tol is not None or maxiter is not None:
+        raise ValueError(
+            f"`tol` and `maxiter` apply to the iterative methods "
+            f"({', '.join(sorted(iterative))}), not to method={method!r}"
+        )
+    if method not in damped and np.any(damp):
+        raise ValueError(
+            f"`damp` is not supported by method={method!r}; use one of "
+            + ", ".join(repr(name) for name in sorted(damped))
+        )
     return tol, maxiter
 
 
