@@ -281,13 +281,14 @@ def _sketch_distortion(n, d):
     return 1.0 / (1.0 - np.sqrt(min(n / d, 0.81)))
 
 
-def _fallback(reason, options, instead='method="svd"'):
+def _fallback(reason, options, instead='method="svd"', depth=0):
+    """FallbackWarning for an explicitly chosen "sketch"; `depth` extra frames."""
     if options.explicit:
         warnings.warn(
             f"sketch-and-precondition is not safe here ({reason}); "
             f"used {instead} instead",
             FallbackWarning,
-            stacklevel=5,
+            stacklevel=5 + depth,
         )
 
 
@@ -347,7 +348,7 @@ def _sketch_free(a, b, atol, rtol, options):
     s = scipy.linalg.svdvals(r, check_finite=False)
     limit = 0.01 / np.finfo(a.dtype).eps
     if not (_certainly_full_rank(s[-1], s[0], atol, rtol) and s[0] < limit * s[-1]):
-        _fallback("A is rank deficient or too ill-conditioned", options)
+        _fallback("A is rank deficient or too ill-conditioned", options, depth=1)
         return lstsq_svd(a, b, atol, rtol, options._replace(damp=np.asarray(damp)))
     x = scipy.linalg.solve_triangular(r, _conj_t(q[:m]) @ b, check_finite=False)
     budget = options.maxiter if options.maxiter is not None else 10

@@ -315,8 +315,13 @@ def test_sketch_is_reproducible_and_warns_on_fallback():
     x2 = lowrank.lstsq(a, b, method="sketch", rng=np.random.default_rng(7)).x
     np.testing.assert_array_equal(x1, x2)
     deficient, b = _problem((4000, 30), np.float64, rank=10)
-    with pytest.warns(FallbackWarning, match="svd"):
+    with pytest.warns(FallbackWarning, match="svd") as record:
         res = lowrank.lstsq(deficient, b, method="sketch", rng=0)
+    assert record[0].filename == __file__  # points at the caller
+    small, b_small = _problem((60, 30), np.float64, rank=10)  # no sketch: M < 16 N
+    with pytest.warns(FallbackWarning, match="svd") as record:
+        lowrank.lstsq(small, b_small, method="sketch")
+    assert record[0].filename == __file__
     assert res.rank == 10
     check_solution(deficient, b[:, None], res.x[:, None], 10, 10.0)
 
