@@ -190,8 +190,8 @@ def make_preconditioner(precond, op, rng):
         return None
     if isinstance(precond, str):
         if precond == "column":
-            norms = _column_norms(op)
-            inverse = np.ones(n, dtype=op.dtype)
+            norms = np.real(_column_norms(op)).astype(np.finfo(op.dtype).dtype)
+            inverse = np.ones(n, dtype=norms.dtype)
             np.divide(1.0, norms, out=inverse, where=norms > 0)
             return _Diagonal(inverse)
         if precond == "sketch":

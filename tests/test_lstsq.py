@@ -544,3 +544,29 @@ def test_overflowing_gram_matrix_is_not_mistaken_for_non_finite_input():
     big = a * 1e160  # finite, but A^T A overflows
     res = lowrank.lstsq(big, b)
     np.testing.assert_allclose(res.x * 1e160, lowrank.lstsq(a, b).x, rtol=1e-8)
+
+
+@pytest.mark.parametrize("method", ITERATIVE)
+@pytest.mark.parametrize("precond", ["sketch", "column", "triangular"])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_damped_with_preconditioner(method, precond, dtype):
+    """damp with a preconditioner: the augmented operator [A N; d N] penalises x."""
+    rng = np.random.default_rng(8)
+    a = random_matrix((400, 12), dtype, rng) @ np.diag(np.logspace(0, -3, 12))
+    b = random_matrix((400, 2), dtype, rng)
+    d = 0.01
+    direct = np.linalg.solve(a.conj().T @ a + d * d * np.eye(12), a.conj().T @ b)
+    p = np.linalg.qr(a, mode="r") if precond == "triangular" else precond
+    res = lowrank.lstsq(a, b, method=method, damp=d, precond=p, tol=1e-13, rng=0)
+    assert np.all(res.converged)
+    np.testing.assert_allclose(res.x, direct, rtol=1e-8, atol=1e-10)
+    sparse = lowrank.lstsq(
+        scipy.sparse.csr_matrix(a),
+        b,
+        method=method,
+        damp=d,
+        precond=p,
+        tol=1e-13,
+        rng=0,
+    )
+    np.testing.assert_allclose(sparse.x, direct, rtol=1e-8, atol=1e-10)
