@@ -6,6 +6,7 @@ warnings and errors live in :mod:`lowrank.exceptions`.
 
 from lowrank import exceptions
 from lowrank._diagnostics import moore_penrose_residuals
+from lowrank._error_estimate import estimate_spectral_error
 from lowrank._lstsq import choose_lstsq_method, lstsq
 from lowrank._pinv import choose_pinv_method, pinv
 from lowrank._results import (
@@ -29,6 +30,7 @@ __all__ = [
     "choose_lstsq_method",
     "choose_pinv_method",
     "choose_svd_method",
+    "estimate_spectral_error",
     "exceptions",
     "lstsq",
     "moore_penrose_residuals",
