@@ -9,10 +9,12 @@ from lowrank._diagnostics import moore_penrose_residuals
 from lowrank._error_estimate import estimate_spectral_error
 from lowrank._lstsq import choose_lstsq_method, lstsq
 from lowrank._pinv import choose_pinv_method, pinv
+from lowrank._rangefinder import qb, randomized_svd, rangefinder
 from lowrank._results import (
     LstsqResult,
     MoorePenroseResiduals,
     PinvResult,
+    QBResult,
     QRResult,
     SVDResult,
 )
@@ -24,6 +26,7 @@ __all__ = [
     "LstsqResult",
     "MoorePenroseResiduals",
     "PinvResult",
+    "QBResult",
     "QRResult",
     "SVDResult",
     "__version__",
@@ -35,6 +38,9 @@ __all__ = [
     "lstsq",
     "moore_penrose_residuals",
     "pinv",
+    "qb",
+    "randomized_svd",
+    "rangefinder",
     "svd",
     "tall_qr",
 ]

@@ -13,6 +13,7 @@ __all__ = [
     "LstsqResult",
     "MoorePenroseResiduals",
     "PinvResult",
+    "QBResult",
     "QRResult",
     "SVDResult",
 ]
@@ -134,3 +135,20 @@ class LstsqResult(NamedTuple):
     rank: int | np.ndarray
     n_iter: int | np.ndarray
     converged: bool | np.ndarray
+
+
+class QBResult(NamedTuple):
+    """Result of :func:`lowrank.qb`: the randomized QB decomposition ``A ≈ Q B``.
+
+    Attributes
+    ----------
+    Q : ndarray, shape (M, L)
+        Orthonormal columns spanning the approximate range of A,
+        ``L = min(k + oversample, M, N)``.
+    B : ndarray, shape (L, N)
+        ``Q^H A``, so ``Q B`` is the orthogonal projection of A onto the
+        range of Q.
+    """
+
+    Q: np.ndarray
+    B: np.ndarray
