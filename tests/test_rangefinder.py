@@ -394,25 +394,3 @@ def test_nonfinite_caught_without_elementwise_check():
         randomized_svd(a, 1, check_finite=False)
     with pytest.raises(ValueError, match="NaN"):
         randomized_svd(scipy.sparse.csc_matrix(a), 1, check_finite=False)
-
-
-# --------------------------------------------------------------------------
-# comparison with scikit-learn
-# --------------------------------------------------------------------------
-
-
-def test_comparable_to_sklearn():
-    extmath = pytest.importorskip("sklearn.utils.extmath")
-    s0 = DECAYS["slow"](300)
-    a = with_spectrum(500, 300, s0, seed=10)
-    k = 20
-    u, s, vh = randomized_svd(a, k, rng=0)
-    u_sk, s_sk, vh_sk = extmath.randomized_svd(
-        a, k, n_oversamples=10, n_iter="auto", random_state=0
-    )
-    ours = spectral_error(a, u, s, vh) / s0[k]
-    theirs = spectral_error(a, u_sk, s_sk, vh_sk) / s0[k]
-    # measured: ours 1.00005 (3 power iterations), sklearn's 1.00000 (7)
-    assert ours <= 1.05
-    assert ours <= theirs + 0.02
-    np.testing.assert_allclose(s, s_sk, rtol=1e-2)
