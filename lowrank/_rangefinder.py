@@ -386,7 +386,7 @@ def rangefinder(
     Examples
     --------
     >>> import numpy as np
-    >>> from lowrank._rangefinder import rangefinder
+    >>> from lowrank import rangefinder
     >>> rng = np.random.default_rng(0)
     >>> a = rng.standard_normal((300, 8)) @ rng.standard_normal((8, 200))
     >>> q = rangefinder(a, 8, rng=1)
@@ -474,7 +474,7 @@ def qb(
     Examples
     --------
     >>> import numpy as np
-    >>> from lowrank._rangefinder import qb
+    >>> from lowrank import qb
     >>> rng = np.random.default_rng(0)
     >>> a = rng.standard_normal((200, 5)) @ rng.standard_normal((5, 400))
     >>> q, b = qb(a, 5, oversample=5, rng=0)
@@ -580,7 +580,7 @@ def randomized_svd(
     Examples
     --------
     >>> import numpy as np
-    >>> from lowrank._rangefinder import randomized_svd
+    >>> from lowrank import randomized_svd
     >>> rng = np.random.default_rng(0)
     >>> u0, _ = np.linalg.qr(rng.standard_normal((500, 50)))
     >>> v0, _ = np.linalg.qr(rng.standard_normal((300, 50)))
