@@ -17,13 +17,10 @@ import numba
 import numpy as np
 
 from lowrank._kernels._jit import jit, jit_parallel
+from lowrank._kernels._layout import check_kernel_matrix, row_major
 from lowrank._kernels._rules import use_gram_kernel
 
 __all__ = ["gram_numpy", "gram_rowblocked", "use_gram_kernel"]
-
-_SUPPORTED = tuple(
-    np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128)
-)
 
 # Rows per default block: blocks are large enough that the per-block work
 # (allocation, n^2 partial sum) is negligible, and their number depends only
@@ -185,15 +182,7 @@ def _gram_parallel(x, transposed, m, n_blocks, chunk, use_blas, rhs):
 # --------------------------------------------------------------------------
 
 
-def _check_matrix(a):
-    a = np.asarray(a)
-    if a.ndim != 2:
-        raise ValueError(f"`a` must be 2-D (m, n), got shape {a.shape}")
-    if a.dtype not in _SUPPORTED:
-        raise TypeError(
-            f"`a` must be float32, float64, complex64 or complex128, got {a.dtype}"
-        )
-    return a
+_check_matrix = check_kernel_matrix
 
 
 def gram_numpy(a):
@@ -318,12 +307,7 @@ def gram_rowblocked(a, *, n_blocks=None, parallel=True, method="blas", rhs=None)
     if n == 0 or m == 0:
         g, g_rhs = np.zeros((n, n), a.dtype), np.zeros((n, rhs2.shape[1]), a.dtype)
     else:
-        if a.flags.c_contiguous:
-            x, transposed = a, False
-        elif a.flags.f_contiguous:
-            x, transposed = a.T, True
-        else:
-            x, transposed = np.ascontiguousarray(a), False
+        x, transposed = row_major(a)
         use_blas = method == "blas"
         chunk = _CHUNK
         if use_blas:

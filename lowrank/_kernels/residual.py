@@ -17,8 +17,8 @@ import numba
 import numpy as np
 
 from lowrank._kernels._jit import jit, jit_parallel
+from lowrank._kernels._layout import check_kernel_matrix, row_major
 from lowrank._kernels._rules import use_residual_kernel
-from lowrank._validation import SUPPORTED_DTYPES
 
 __all__ = ["residual_normal", "residual_normal_numpy", "use_residual_kernel"]
 
@@ -154,13 +154,7 @@ def _as_operand(v, name, dtype):
 
 def _check_operands(a, b, x, scale):
     """Validated ``(a, b2, x2, scale1, vector)``: 2-D b and x, scale of shape (k,)."""
-    a = np.asarray(a)
-    if a.ndim != 2:
-        raise ValueError(f"`a` must be 2-D (m, n), got shape {a.shape}")
-    if a.dtype not in SUPPORTED_DTYPES:
-        raise TypeError(
-            f"`a` must be float32, float64, complex64 or complex128, got {a.dtype}"
-        )
+    a = check_kernel_matrix(a)
     b = _as_operand(b, "b", a.dtype)
     x = _as_operand(x, "x", a.dtype)
     if b.ndim not in (1, 2) or x.ndim != b.ndim:
@@ -379,12 +373,7 @@ def residual_normal(a, b, x, scale=None, *, parallel=True, n_blocks=None):
     n_blocks = min(n_blocks, max(m, 1))
     if m == 0 or n == 0 or k == 0:
         return _unpack(*_twin(a, b, x, scale), vector)
-    if a.flags.c_contiguous:
-        at, transposed = a, False
-    elif a.flags.f_contiguous:
-        at, transposed = a.T, True
-    else:
-        at, transposed = np.ascontiguousarray(a), False
+    at, transposed = row_major(a)
     b = np.ascontiguousarray(b)
     x = np.ascontiguousarray(x)
     chunk = _chunk_rows(n, k, a.dtype)
