@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
+from lowrank._linear_map import as_linear_map
 from lowrank._validation import (
     as_matrix_stack,
     check_finite,
@@ -52,49 +53,6 @@ def _as_singular_values(s, check):
     if check:
         check_finite(arr, "S")
     return arr
-
-
-def _operator_products(a, check):
-    """Validate `a`; return ``(matmat, rmatmat, shape, dtype)`` for it.
-
-    Products with ``A^H`` are formed as ``(Y^H A)^H`` for arrays and sparse
-    matrices, so that neither a conjugated copy of A nor a dense A is made.
-    """
-    if isinstance(a, scipy.sparse.linalg.LinearOperator):
-        if len(a.shape) != 2:
-            raise ValueError(f"`a` must be 2-D, got shape {a.shape}")
-        dtype = result_dtype(a.dtype if a.dtype is not None else np.float64, "a")
-        # Only the operator's own products are used: no todense/toarray, and
-        # finiteness can only be judged on the products (done by the caller).
-        return a.matmat, a.rmatmat, a.shape, dtype
-    if scipy.sparse.issparse(a):
-        if a.ndim != 2:
-            raise ValueError(f"`a` must be 2-D, got shape {a.shape}")
-        dtype = result_dtype(a.dtype, "a")
-        if a.format not in ("csr", "csc", "coo", "bsr"):
-            # lil and dok keep no flat array of entries to check, and their
-            # products are slow; dia stores padding.
-            a = a.tocsr()
-        if a.dtype != dtype:
-            a = a.astype(dtype)
-        if check:
-            check_finite(a.data, "a")
-    else:
-        a = as_matrix_stack(a, "a", check_finite_values=check)
-        if a.ndim != 2:
-            raise ValueError(
-                f"`a` must be 2-D (a single matrix), got shape {a.shape}; "
-                "estimate the matrices of a stack one at a time"
-            )
-        dtype = a.dtype
-
-    def matmat(x):
-        return a @ x
-
-    def rmatmat(y):
-        return (y.conj().T @ a).conj().T
-
-    return matmat, rmatmat, a.shape, dtype
 
 
 def _check_n_iter(n_iter):
@@ -249,7 +207,8 @@ def estimate_spectral_error(a, U, S, Vh, *, rng=None, n_iter=20, check_finite=Tr
     0.031250 0.031250
     """
     check = bool(check_finite)
-    matmat, rmatmat, shape, dtype_a = _operator_products(a, check)
+    op = as_linear_map(a, check_finite=check)
+    matmat, rmatmat, shape, dtype_a = op.matmat, op.rmatmat, op.shape, op.dtype
     u = _as_factor(U, "U", check)
     s = _as_singular_values(S, check)
     vh = _as_factor(Vh, "Vh", check)

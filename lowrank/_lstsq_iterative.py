@@ -10,6 +10,7 @@ import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
 
+from lowrank._linear_map import DenseMap, OperatorMap, SparseMap
 from lowrank._lstsq_direct import Solution
 from lowrank.exceptions import FallbackWarning
 
@@ -29,17 +30,8 @@ def _conj_t(a):
     return a.conj().T
 
 
-class DenseOperator:
-    """A dense matrix as products (and the fused step of `_krylov`)."""
-
-    def __init__(self, a):
-        self.a, self.shape, self.dtype = a, a.shape, a.dtype
-
-    def matmat(self, v):
-        return self.a @ v
-
-    def rmatmat(self, u):
-        return _conj_t(self.a) @ u
+class DenseOperator(DenseMap):
+    """A dense matrix as products, plus the fused step of `_krylov`."""
 
     def fused(self, v, u, alpha):
         from lowrank._lstsq_tall import normal_residual
@@ -48,32 +40,19 @@ class DenseOperator:
         return -r, -z
 
 
-class SparseOperator:
-    """A scipy.sparse matrix in CSR, with its conjugate transpose also in CSR."""
+class SparseOperator(SparseMap):
+    """A sparse matrix with its conjugate transpose also in CSR.
+
+    The Krylov solvers multiply by A^H in every step, so one explicit CSR
+    copy of A^H pays for itself against the CSC product of ``A.T``.
+    """
 
     def __init__(self, a):
-        self.a = a.tocsr()
+        super().__init__(a.tocsr())
         self.ah = _conj_t(self.a).tocsr()
-        self.shape, self.dtype = a.shape, self.a.dtype
 
-    def matmat(self, v):
-        return np.asarray(self.a @ v)
-
-    def rmatmat(self, u):
-        return np.asarray(self.ah @ u)
-
-
-class LinearOperatorAdapter:
-    """A scipy.sparse.linalg.LinearOperator, cast to the computing dtype."""
-
-    def __init__(self, a, dtype):
-        self.a, self.shape, self.dtype = a, a.shape, np.dtype(dtype)
-
-    def matmat(self, v):
-        return np.asarray(self.a.matmat(v), dtype=self.dtype)
-
-    def rmatmat(self, u):
-        return np.asarray(self.a.rmatmat(u), dtype=self.dtype)
+    def rmatmat(self, y):
+        return np.asarray(self.ah @ y)
 
 
 def as_operator(a, dtype):
@@ -82,7 +61,7 @@ def as_operator(a, dtype):
         return DenseOperator(a)
     if scipy.sparse.issparse(a):
         return SparseOperator(a)
-    return LinearOperatorAdapter(a, dtype)
+    return OperatorMap(a, dtype)
 
 
 class _Triangular:

@@ -28,16 +28,10 @@ import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
 
+from lowrank._linear_map import as_linear_map
 from lowrank._results import QBResult, SVDResult
 from lowrank._svd import canonical_signs
-from lowrank._validation import (
-    as_matrix_stack,
-    check_k,
-    check_method,
-    check_rng,
-    result_dtype,
-)
-from lowrank._validation import check_finite as check_finite_values
+from lowrank._validation import check_k, check_method, check_rng
 
 __all__ = ["qb", "randomized_svd", "rangefinder"]
 
@@ -49,115 +43,6 @@ SPARSE_SIGN_ZETA = 8
 #: ``n_iter="auto"`` runs the fewest power iterations that bring the factor of
 #: Halko et al.'s average-case bound (see `auto_power_iterations`) down to this.
 AUTO_ERROR_FACTOR = 2.0
-
-
-# --------------------------------------------------------------------------
-# A as products: dense, sparse, operator
-# --------------------------------------------------------------------------
-
-
-class _DenseProducts:
-    """A dense matrix; ``X^H A`` is formed without a conjugated copy of A."""
-
-    def __init__(self, a):
-        self.a, self.shape, self.dtype = a, a.shape, a.dtype
-
-    def matmat(self, x):
-        return self.a @ x
-
-    def hmat(self, x):
-        """``X^H A`` (l x N)."""
-        return x.conj().T @ self.a
-
-    def sparse_sign_sample(self, rows, signs, width, zeta):
-        """``A S^T`` for the real l x N sparse sign matrix S (the numba kernel).
-
-        ``A S^T = (S A^T)^T`` because S is real; ``A^T`` of a C-ordered A is a
-        Fortran-ordered view the kernel reads in place (no conjugated copy).
-        """
-        from lowrank._kernels.sketch import apply_sparse_sign
-
-        return apply_sparse_sign(rows, signs, self.a.T, width, zeta).T
-
-
-class _SparseProducts:
-    """A scipy.sparse matrix in CSR or CSC format."""
-
-    def __init__(self, a):
-        self.a, self.shape, self.dtype = a, a.shape, a.dtype
-
-    def matmat(self, x):
-        return np.asarray(self.a @ x)
-
-    def hmat(self, x):
-        # X^H A = (A^T conj(X))^T: A^T is a free format change, not a copy.
-        return np.asarray(self.a.T @ x.conj()).T
-
-    def sparse_sign_sample(self, rows, signs, width, zeta):
-        return self.matmat(_dense_sign_matrix(rows, signs, width, zeta, self.dtype))
-
-
-class _OperatorProducts:
-    """A LinearOperator through matmat/rmatmat, cast to the computing dtype."""
-
-    def __init__(self, a, dtype):
-        self.a, self.shape, self.dtype = a, a.shape, np.dtype(dtype)
-
-    def matmat(self, x):
-        return np.asarray(self.a.matmat(x), dtype=self.dtype)
-
-    def hmat(self, x):
-        return np.asarray(self.a.rmatmat(x), dtype=self.dtype).conj().T
-
-    def sparse_sign_sample(self, rows, signs, width, zeta):
-        return self.matmat(_dense_sign_matrix(rows, signs, width, zeta, self.dtype))
-
-
-def _dense_sign_matrix(rows, signs, width, zeta, dtype):
-    """``S^T`` (N x l) as a dense array, for inputs the numba kernel cannot read."""
-    omega = np.zeros((rows.shape[0], width), dtype=dtype)
-    values = signs.astype(dtype) / math.sqrt(zeta)
-    # the rows of each column of S are distinct, so nothing is overwritten
-    np.put_along_axis(omega, rows.astype(np.intp), values, axis=1)
-    return omega
-
-
-def _as_products(a, check_finite):
-    """Validate `a` and wrap it as products; 2-D only."""
-    if isinstance(a, scipy.sparse.linalg.LinearOperator):
-        _check_2d(a.shape)
-        dtype = np.float64 if a.dtype is None else a.dtype
-        return _OperatorProducts(a, result_dtype(dtype, "a"))
-    if scipy.sparse.issparse(a):
-        _check_2d(a.shape)
-        dtype = result_dtype(a.dtype, "a")
-        if a.format not in ("csr", "csc"):
-            a = a.tocsr()
-        if a.dtype != dtype:
-            a = a.astype(dtype)
-        _check_sparse_finite(a, check_finite)
-        return _SparseProducts(a)
-    arr = as_matrix_stack(a, "a", check_finite_values=check_finite)
-    _check_2d(arr.shape)
-    return _DenseProducts(arr)
-
-
-def _check_2d(shape):
-    if len(shape) != 2:
-        raise ValueError(
-            f"`a` must be a single matrix of shape (M, N), got shape {tuple(shape)}; "
-            "stacks are not supported"
-        )
-
-
-def _check_sparse_finite(a, elementwise):
-    data = np.asarray(a.data)
-    if elementwise:
-        check_finite_values(data, "a")
-        return
-    with np.errstate(over="ignore", invalid="ignore"):
-        if not np.isfinite(data.sum()):
-            check_finite_values(data, "a")
 
 
 # --------------------------------------------------------------------------
@@ -267,7 +152,7 @@ def _setup(a, k, oversample, n_iter, normalizer, sketch, rng, check_finite):
     oversample = _check_nonnegative_int(oversample, "oversample")
     n_iter = _check_n_iter(n_iter)
     rng = check_rng(rng)
-    op = _as_products(a, check_finite)
+    op = as_linear_map(a, check_finite=check_finite)
     small = min(op.shape)
     k = check_k(k, small)
     width = min(k + oversample, small)

@@ -330,7 +330,7 @@ def _good():
         ({"S": np.ones((2, 1))}, "`S` must be 1-D"),
         ({"U": np.zeros(6)}, "`U` must be at least two-dimensional"),
         ({"Vh": np.zeros((1, 2, 5))}, "`Vh` must be 2-D"),
-        ({"a": np.zeros((2, 6, 5))}, "`a` must be 2-D"),
+        ({"a": np.zeros((2, 6, 5))}, "`a` must be a single matrix"),
         ({"a": np.zeros(6)}, "`a` must be at least two-dimensional"),
         ({"n_iter": 0}, "`n_iter` must be a positive integer"),
         ({"n_iter": -3}, "`n_iter` must be a positive integer"),
