@@ -20,6 +20,7 @@ from lowrank._results import (
 )
 from lowrank._svd import choose_svd_method, svd
 from lowrank._tallskinny import tall_qr
+from lowrank._truncated_svd import choose_truncated_svd_method, truncated_svd
 from lowrank._version import __version__
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "choose_lstsq_method",
     "choose_pinv_method",
     "choose_svd_method",
+    "choose_truncated_svd_method",
     "estimate_spectral_error",
     "exceptions",
     "lstsq",
@@ -43,4 +45,5 @@ __all__ = [
     "rangefinder",
     "svd",
     "tall_qr",
+    "truncated_svd",
 ]

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 import scipy.sparse
-import scipy.sparse.linalg
+from scipy.sparse.linalg import LinearOperator
 
 from lowrank._linear_map import as_linear_map
 from lowrank._validation import (
@@ -208,7 +208,7 @@ def estimate_spectral_error(a, U, S, Vh, *, rng=None, n_iter=20, check_finite=Tr
     """
     check = bool(check_finite)
     op = as_linear_map(a, check_finite=check)
-    matmat, rmatmat, shape, dtype_a = op.matmat, op.rmatmat, op.shape, op.dtype
+    shape, dtype_a = op.shape, op.dtype
     u = _as_factor(U, "U", check)
     s = _as_singular_values(S, check)
     vh = _as_factor(Vh, "Vh", check)
@@ -217,16 +217,36 @@ def estimate_spectral_error(a, U, S, Vh, *, rng=None, n_iter=20, check_finite=Tr
     gen = check_rng(rng)
     dtype = np.result_type(dtype_a, u.dtype, s.dtype, vh.dtype)
 
-    m, n = shape
-    if m == 0 or n == 0:
+    if 0 in shape:
         return 0.0
+    return residual_norm(
+        op,
+        u,
+        s,
+        vh,
+        gen,
+        n_iter,
+        dtype=dtype,
+        is_operator=isinstance(a, LinearOperator),
+    )
+
+
+def residual_norm(op, u, s, vh, gen, n_iter, *, dtype=None, is_operator=True):
+    """Block power estimate of ``||A - U diag(s) Vh||_2`` for a linear map `op`.
+
+    The engine of `estimate_spectral_error`, for callers holding validated
+    factors (the fixed-accuracy range finder). `dtype` is the computing dtype
+    (default: that of `op`); `is_operator` only words the error message.
+    """
+    dtype = op.dtype if dtype is None else np.dtype(dtype)
+    matmat, rmatmat = op.matmat, op.rmatmat
+    m, n = op.shape
     u = u.astype(dtype, copy=False)
     vh = vh.astype(dtype, copy=False)
     s = s.astype(np.finfo(dtype).dtype, copy=False)[:, np.newaxis]
     # Conjugate transposes once, not in every step.
     uh = np.ascontiguousarray(u.conj().T)
     v = np.ascontiguousarray(vh.conj().T)
-    is_operator = isinstance(a, scipy.sparse.linalg.LinearOperator)
 
     def finite(out, what):
         if not np.isfinite(out).all():

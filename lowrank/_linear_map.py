@@ -150,3 +150,17 @@ def as_linear_map(a, *, check_finite=True, name="a"):
     arr = as_matrix_stack(a, name, check_finite_values=check_finite)
     _check_2d(arr.shape, name)
     return DenseMap(arr)
+
+
+def check_products_finite(x):
+    """Return `x`, or raise if products with A gave NaN/Inf.
+
+    They must not reach LAPACK's SVD, which can loop forever on them; for an
+    operator this is the only finiteness test there is.
+    """
+    if not np.isfinite(x).all():
+        raise ValueError(
+            "the products with `a` gave non-finite values (NaN/Inf in the "
+            "operator, or overflow)"
+        )
+    return x

@@ -22,16 +22,18 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
 
-from lowrank._linear_map import as_linear_map
+from lowrank._linear_map import as_linear_map, check_products_finite
 from lowrank._results import QBResult, SVDResult
 from lowrank._svd import canonical_signs
-from lowrank._validation import check_k, check_method, check_rng
+from lowrank._test_matrix import random_test_matrix
+from lowrank._validation import check_k_or_tol, check_method, check_rng
 
 __all__ = ["qb", "randomized_svd", "rangefinder"]
 
@@ -43,6 +45,12 @@ SPARSE_SIGN_ZETA = 8
 #: ``n_iter="auto"`` runs the fewest power iterations that bring the factor of
 #: Halko et al.'s average-case bound (see `auto_power_iterations`) down to this.
 AUTO_ERROR_FACTOR = 2.0
+
+#: With `tol`, the basis grows by blocks of this many columns (Yu, Gu & Li's
+#: randQB_EI block size ``b``), each refined by this many power iterations
+#: on the residual unless `n_iter` says otherwise.
+TOL_BLOCK = 32
+TOL_POWER_ITERATIONS = 2
 
 
 # --------------------------------------------------------------------------
@@ -71,7 +79,7 @@ NORMALIZERS = {"qr": _normalize_qr, "lu": _normalize_lu, "none": _normalize_none
 SKETCHES = {"gaussian": None, "sparse_sign": None}
 
 
-def _check_nonnegative_int(value, name):
+def check_nonnegative_int(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"`{name}` must be an integer, got {type(value).__name__}")
     value = int(value)
@@ -80,14 +88,14 @@ def _check_nonnegative_int(value, name):
     return value
 
 
-def _check_n_iter(n_iter):
+def check_n_iter(n_iter):
     if isinstance(n_iter, str):
         if n_iter != "auto":
             raise ValueError(
                 f'`n_iter` must be "auto" or an integer >= 0, got {n_iter!r}'
             )
         return n_iter
-    return _check_nonnegative_int(n_iter, "n_iter")
+    return check_nonnegative_int(n_iter, "n_iter")
 
 
 def auto_power_iterations(shape, k, width):
@@ -125,13 +133,7 @@ def _initial_sample(op, width, sketch, rng):
         zeta = min(SPARSE_SIGN_ZETA, width)
         rows, signs = sparse_sign_indices(width, n, zeta, rng)
         return op.sparse_sign_sample(rows, signs, width, zeta)
-    real = np.finfo(op.dtype).dtype
-    omega = rng.standard_normal((n, width), dtype=real)
-    if np.issubdtype(op.dtype, np.complexfloating):
-        # A complex A needs a complex Omega: with a real one, Y only samples
-        # the range of A restricted to real vectors (Halko et al. §4.1).
-        omega = omega + 1j * rng.standard_normal((n, width), dtype=real)
-    return op.matmat(omega.astype(op.dtype, copy=False))
+    return op.matmat(random_test_matrix(rng, n, width, op.dtype))
 
 
 def _range(op, width, q, normalize, sketch, rng):
@@ -145,31 +147,92 @@ def _range(op, width, q, normalize, sketch, rng):
     return np.asarray(q_mat, dtype=op.dtype)
 
 
-def _setup(a, k, oversample, n_iter, normalizer, sketch, rng, check_finite):
-    """Validate every argument; returns (op, k, width, q, normalize, rng)."""
+class Plan(NamedTuple):
+    """Validated arguments: either `k` (and `width`, `q`) or `tol` is set."""
+
+    op: object
+    k: int | None
+    tol: float | None
+    width: int
+    q: int
+    normalize: object
+    sketch: str
+    rng: np.random.Generator
+
+
+def _setup(a, k, tol, oversample, n_iter, normalizer, sketch, rng, check_finite):
+    """Validate every argument once."""
     normalize = check_method(normalizer, NORMALIZERS, "normalizer")
     check_method(sketch, SKETCHES, "sketch")
-    oversample = _check_nonnegative_int(oversample, "oversample")
-    n_iter = _check_n_iter(n_iter)
+    oversample = check_nonnegative_int(oversample, "oversample")
+    n_iter = check_n_iter(n_iter)
     rng = check_rng(rng)
     op = as_linear_map(a, check_finite=check_finite)
+    k, tol = check_k_or_tol(k, tol, min(op.shape))
+    return make_plan(op, k, tol, oversample, n_iter, normalize, sketch, rng)
+
+
+def make_plan(op, k, tol, oversample, n_iter, normalize, sketch, rng):
+    """The plan for validated arguments (`normalize` is a NORMALIZERS value)."""
     small = min(op.shape)
-    k = check_k(k, small)
+    if tol is not None:
+        q = TOL_POWER_ITERATIONS if n_iter == "auto" else n_iter
+        return Plan(op, None, tol, TOL_BLOCK, q, normalize, sketch, rng)
     width = min(k + oversample, small)
     q = auto_power_iterations(op.shape, k, width) if n_iter == "auto" else n_iter
-    return op, k, width, q, normalize, rng
+    return Plan(op, k, None, width, q, normalize, sketch, rng)
 
 
 def _qb(op, width, q, normalize, sketch, rng):
     q_mat = _range(op, width, q, normalize, sketch, rng)
-    b = op.hmat(q_mat)  # Q^H A, using only products with A^H for operators
-    if not np.all(np.isfinite(b)):
-        # NaN/Inf must not reach LAPACK's SVD, which can loop forever on it.
-        raise ValueError(
-            "the products with `a` gave non-finite values (NaN/Inf in the "
-            "operator or overflow)"
-        )
+    b = check_products_finite(op.hmat(q_mat))  # Q^H A: operators need rmatmat only
     return q_mat, b
+
+
+def _to_tolerance(plan):
+    """``(U, S, Vh)`` of the smallest rank meeting ``plan.tol`` (blocked randQB)."""
+    from lowrank._block_krylov import RandQBBasis
+    from lowrank._fixed_accuracy import svd_to_tolerance
+
+    if 0 in plan.op.shape:
+        m, n = plan.op.shape
+        real = np.finfo(plan.op.dtype).dtype
+        return (
+            np.zeros((m, 0), plan.op.dtype),
+            np.zeros(0, real),
+            np.zeros((0, n), plan.op.dtype),
+        )
+
+    def sample(width):
+        return _initial_sample(plan.op, width, plan.sketch, plan.rng)
+
+    basis = RandQBBasis(plan.op, plan.width, plan.rng, plan.q, sample, plan.normalize)
+    return svd_to_tolerance(plan.op, basis, plan.tol, plan.rng)
+
+
+def empty_svd(shape, dtype):
+    """The rank-0 SVD of an M x N matrix (what a zero or empty matrix needs)."""
+    m, n = shape
+    real = np.finfo(dtype).dtype
+    return SVDResult(
+        np.zeros((m, 0), dtype), np.zeros(0, real), np.zeros((0, n), dtype)
+    )
+
+
+def svd_from_plan(plan):
+    """The truncated SVD a plan asks for: fixed rank k or fixed accuracy tol."""
+    if plan.tol is not None:
+        return _to_tolerance(plan)
+    q_mat, b = _qb(plan.op, plan.width, plan.q, plan.normalize, plan.sketch, plan.rng)
+    return svd_of_qb(q_mat, b, plan.k)
+
+
+def svd_of_qb(q_mat, b, k):
+    """Truncated SVD ``(U, S, Vh)`` of ``Q B`` with k triplets, canonical signs."""
+    u_b, s, vh = np.linalg.svd(b, full_matrices=False)
+    u = q_mat @ u_b[:, :k]
+    u, vh = canonical_signs(u, vh[:k], overwrite=True)
+    return SVDResult(u, s[:k], vh)
 
 
 # --------------------------------------------------------------------------
@@ -179,8 +242,9 @@ def _qb(op, width, q, normalize, sketch, rng):
 
 def rangefinder(
     a,
-    k,
+    k=None,
     *,
+    tol=None,
     oversample=10,
     n_iter="auto",
     normalizer="qr",
@@ -282,16 +346,17 @@ def rangefinder(
     >>> bool(np.allclose(q @ (q.T @ a), a))
     True
     """
-    op, _, width, q, normalize, rng = _setup(
-        a, k, oversample, n_iter, normalizer, sketch, rng, check_finite
-    )
-    return _range(op, width, q, normalize, sketch, rng)
+    plan = _setup(a, k, tol, oversample, n_iter, normalizer, sketch, rng, check_finite)
+    if plan.tol is not None:
+        return _to_tolerance(plan)[0]
+    return _range(plan.op, plan.width, plan.q, plan.normalize, sketch, plan.rng)
 
 
 def qb(
     a,
-    k,
+    k=None,
     *,
+    tol=None,
     oversample=10,
     n_iter="auto",
     normalizer="qr",
@@ -368,10 +433,11 @@ def qb(
     >>> bool(np.allclose(q @ b, a))
     True
     """
-    op, _, width, q, normalize, rng = _setup(
-        a, k, oversample, n_iter, normalizer, sketch, rng, check_finite
-    )
-    return QBResult(*_qb(op, width, q, normalize, sketch, rng))
+    plan = _setup(a, k, tol, oversample, n_iter, normalizer, sketch, rng, check_finite)
+    if plan.tol is not None:
+        u, s, vh = _to_tolerance(plan)
+        return QBResult(u, s[:, np.newaxis] * vh)
+    return QBResult(*_qb(plan.op, plan.width, plan.q, plan.normalize, sketch, plan.rng))
 
 
 def randomized_svd(
@@ -480,11 +546,7 @@ def randomized_svd(
     >>> bool(err <= 1.01 * s0[5])
     True
     """
-    op, k, width, q, normalize, rng = _setup(
-        a, k, oversample, n_iter, normalizer, sketch, rng, check_finite
-    )
-    q_mat, b = _qb(op, width, q, normalize, sketch, rng)
-    u_b, s, vh = np.linalg.svd(b, full_matrices=False)
-    u = q_mat @ u_b[:, :k]
-    u, vh = canonical_signs(u, vh[:k], overwrite=True)
-    return SVDResult(u, s[:k], vh)
+    if k is None:
+        raise TypeError("randomized_svd() missing required argument: 'k'")
+    plan = _setup(a, k, None, oversample, n_iter, normalizer, sketch, rng, check_finite)
+    return svd_from_plan(plan)

@@ -1,0 +1,417 @@
+"""Truncated SVD: the k largest singular triplets, or the rank a tolerance needs.
+
+One public function, :func:`truncated_svd`, over four methods (the registry
+`TRUNCATED_SVD_METHODS`) and one rule for ``method="auto"``,
+:func:`choose_truncated_svd_method`. Validation happens once, here; the
+methods receive a linear map (`_linear_map.py`) and validated options.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse
+import scipy.sparse.linalg
+
+from lowrank._block_krylov import KrylovBasis, block_krylov_qb
+from lowrank._fixed_accuracy import svd_to_tolerance
+from lowrank._linear_map import (
+    DenseMap,
+    OperatorMap,
+    SparseMap,
+    as_linear_map,
+    check_products_finite,
+)
+from lowrank._rangefinder import (
+    NORMALIZERS,
+    check_n_iter,
+    check_nonnegative_int,
+    empty_svd,
+    make_plan,
+    svd_from_plan,
+    svd_of_qb,
+)
+from lowrank._results import SVDResult
+from lowrank._svd import thin_svd
+from lowrank._validation import check_k_or_tol, check_method, check_rng
+
+__all__ = ["choose_truncated_svd_method", "truncated_svd"]
+
+#: Matrices with ``min(M, N)`` up to this go to LAPACK ("dense"): below it a
+#: full SVD costs less than the Python-level steps of the iterative methods
+#: (benchmarks/bench_lowrank.py, the crossover table).
+DENSE_MAX_SMALL_SIDE = 200
+
+#: ... and so do larger ones whose block Krylov basis would cover at least
+#: this fraction of ``min(M, N)``: then the basis costs about what the full
+#: SVD does and is no longer exact.
+DENSE_BASIS_FRACTION = 0.5
+
+#: A sparse matrix is densified for "dense" only up to this many entries
+#: (1 GiB of float64); above it the iterative methods run instead.
+DENSE_MAX_ENTRIES = 2**27
+
+#: Depth q of ``n_iter="auto"`` for block Krylov: ``q + 1`` blocks of
+#: ``k + oversample`` columns. Measured on 4000 x 3000 matrices with
+#: ``sigma_j = 1/j`` and ``1/sqrt(j)`` (k = 10, 50, 200), three steps reach
+#: ``||A - A_k||_2 <= 1.0002 sigma_{k+1}``, two steps 1.012 and one 1.2.
+KRYLOV_DEPTH = 3
+
+#: PROPACK's Krylov dimension starts at this multiple of k (scipy's
+#: default) and grows fourfold when it does not converge, for this many
+#: attempts. It is not capped at ``min(M, N)``: at exactly that size PROPACK
+#: returned wrong triplets without an error (k = 30 of a 56 x 31 matrix).
+LANCZOS_START_DIMENSION = 10
+LANCZOS_ATTEMPTS = 3
+
+#: Block size of the fixed-accuracy block Krylov basis (``tol`` given).
+TOL_KRYLOV_BLOCK = 32
+
+
+def _kind(op):
+    if isinstance(op, DenseMap):
+        return "dense"
+    if isinstance(op, SparseMap):
+        return "sparse"
+    return "operator"
+
+
+def choose_truncated_svd_method(shape, k=None, *, tol=None, kind="dense"):
+    """The rule of ``method="auto"`` for :func:`truncated_svd`, in one place.
+
+    ``"dense"`` (LAPACK, exact) for an array or sparse matrix whose smaller
+    side is at most 200, or whose block Krylov basis (4 blocks of
+    ``k + 10`` columns) would span at least half of it, as long as a sparse
+    matrix has at most ``2**27`` entries when densified; ``"block_krylov"``
+    otherwise, and always for a LinearOperator. With `tol` the basis size
+    is unknown, so only the size rule applies.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(M, N)``.
+    k : int, optional
+        The requested rank (give `k` or `tol`).
+    tol : float, optional
+        The requested relative accuracy.
+    kind : {"dense", "sparse", "operator"}, optional
+        What the matrix is: an array, a scipy.sparse matrix or a
+        LinearOperator.
+
+    Returns
+    -------
+    str
+        ``"dense"`` or ``"block_krylov"``.
+
+    Notes
+    -----
+    ``"block_krylov"`` is chosen only where it is as accurate as the SVD for
+    what the function promises, the approximation error: with the default
+    depth it reached ``||A - U S Vh||_2 <= 1.0002 sigma_{k+1}`` on slowly
+    decaying spectra (see :func:`truncated_svd`). The individual trailing
+    singular values and vectors are less accurate than LAPACK's; call with
+    ``method="dense"`` or ``"lanczos"`` when those matter.
+
+    Examples
+    --------
+    >>> from lowrank import choose_truncated_svd_method
+    >>> choose_truncated_svd_method((4000, 3000), 50)
+    'block_krylov'
+    >>> choose_truncated_svd_method((4000, 3000), 500)
+    'dense'
+    >>> choose_truncated_svd_method((150, 3000), 5)
+    'dense'
+    >>> choose_truncated_svd_method((4000, 3000), tol=1e-3, kind="operator")
+    'block_krylov'
+    """
+    if kind not in ("dense", "sparse", "operator"):
+        raise ValueError(
+            f'`kind` must be "dense", "sparse" or "operator", got {kind!r}'
+        )
+    if (k is None) == (tol is None):
+        raise ValueError("give exactly one of `k` and `tol`")
+    m, n = shape
+    small = min(m, n)
+    if kind == "operator" or (kind == "sparse" and m * n > DENSE_MAX_ENTRIES):
+        return "block_krylov"
+    if small <= DENSE_MAX_SMALL_SIDE:
+        return "dense"
+    if k is not None and (KRYLOV_DEPTH + 1) * (k + 10) >= DENSE_BASIS_FRACTION * small:
+        return "dense"
+    return "block_krylov"
+
+
+class _Options(NamedTuple):
+    k: int | None
+    tol: float | None
+    oversample: int
+    n_iter: int | str
+    rng: np.random.Generator
+
+
+# --------------------------------------------------------------------------
+# methods: f(op, options) -> SVDResult
+# --------------------------------------------------------------------------
+
+
+def _dense(op, options):
+    if isinstance(op, OperatorMap):
+        raise ValueError(
+            'method="dense" needs an array or a sparse matrix, not a '
+            'LinearOperator (which is never densified); use "block_krylov", '
+            '"randomized" or "lanczos"'
+        )
+    a = op.a.toarray() if isinstance(op, SparseMap) else op.a
+    u, s, vh = thin_svd(a)
+    if options.tol is not None:
+        rank = int(np.count_nonzero(s > options.tol * s[0])) if s.size else 0
+    else:
+        rank = options.k
+    return SVDResult(u[:, :rank], s[:rank], vh[:rank])
+
+
+def _svds_rng_argument():
+    # scipy >= 1.15 takes `rng`; older versions `random_state`
+    parameters = inspect.signature(scipy.sparse.linalg.svds).parameters
+    return "rng" if "rng" in parameters else "random_state"
+
+
+def _lanczos(op, options):
+    if options.tol is not None:
+        raise ValueError(
+            '`tol` is not supported by method="lanczos" (scipy\'s PROPACK '
+            'computes a fixed number of triplets); use "block_krylov", '
+            '"randomized" or "dense"'
+        )
+    matrix = op.a if isinstance(op, DenseMap | SparseMap) else _as_scipy_operator(op)
+    v0 = np.asarray(
+        options.rng.standard_normal(op.shape[0]), dtype=np.finfo(op.dtype).dtype
+    ).astype(op.dtype)
+    seed = np.random.default_rng(options.rng.integers(2**63))
+    dimension = LANCZOS_START_DIMENSION * options.k
+    for attempt in range(LANCZOS_ATTEMPTS):
+        try:
+            u = scipy.sparse.linalg.svds(
+                matrix,
+                options.k,
+                solver="propack",
+                v0=v0,
+                maxiter=dimension,
+                **{_svds_rng_argument(): seed},
+            )[0]
+            break
+        except np.linalg.LinAlgError:
+            # clustered singular values need a larger Krylov space
+            if attempt == LANCZOS_ATTEMPTS - 1:
+                raise
+            dimension *= 4
+    # PROPACK's vectors are orthonormal only to about sqrt(eps) (partial
+    # re-orthogonalisation), 1e-8 measured. One Rayleigh–Ritz step restores
+    # orthonormality to rounding: Q = orth(U), B = Q^H A, SVD of B. Its
+    # projection error is within O(1e-16) of the optimum, because the error
+    # of a subspace enters the approximation error only squared.
+    q_mat = np.linalg.qr(np.asarray(u, dtype=op.dtype), mode="reduced")[0]
+    b = check_products_finite(op.hmat(q_mat))
+    return svd_of_qb(q_mat, b, options.k)
+
+
+def _as_scipy_operator(op):
+    return scipy.sparse.linalg.LinearOperator(
+        op.shape,
+        matvec=lambda x: op.matmat(x.reshape(-1, 1)).ravel(),
+        rmatvec=lambda y: op.rmatmat(y.reshape(-1, 1)).ravel(),
+        matmat=op.matmat,
+        rmatmat=op.rmatmat,
+        dtype=op.dtype,
+    )
+
+
+def _randomized(op, options):
+    plan = make_plan(
+        op,
+        options.k,
+        options.tol,
+        options.oversample,
+        options.n_iter,
+        NORMALIZERS["qr"],
+        "gaussian",
+        options.rng,
+    )
+    return svd_from_plan(plan)
+
+
+def _block_krylov(op, options):
+    if options.tol is not None:
+        basis = KrylovBasis(op, TOL_KRYLOV_BLOCK, options.rng)
+        return svd_to_tolerance(op, basis, options.tol, options.rng)
+    block = min(options.k + options.oversample, min(op.shape))
+    depth = KRYLOV_DEPTH if options.n_iter == "auto" else options.n_iter
+    q_mat, b = block_krylov_qb(op, block, depth, options.rng)
+    return svd_of_qb(q_mat, check_products_finite(b), options.k)
+
+
+#: method name -> f(op, options) -> SVDResult
+TRUNCATED_SVD_METHODS = {
+    "dense": _dense,
+    "lanczos": _lanczos,
+    "randomized": _randomized,
+    "block_krylov": _block_krylov,
+}
+
+
+def truncated_svd(
+    a,
+    k=None,
+    *,
+    tol=None,
+    method="auto",
+    oversample=10,
+    n_iter="auto",
+    rng=None,
+    check_finite=True,
+):
+    """The k largest singular triplets of A, or the fewest that reach `tol`.
+
+    Parameters
+    ----------
+    a : array_like (M, N), scipy.sparse matrix or LinearOperator
+        The matrix. A :class:`scipy.sparse.linalg.LinearOperator` is used
+        only through ``matmat`` and ``rmatmat`` and never densified.
+        Integer input is computed in float64, float32/complex64 in single
+        precision; complex input with conjugate transposes throughout.
+    k : int, optional
+        Number of triplets, ``1 <= k <= min(M, N)``; a larger k raises
+        ValueError (it is not silently reduced). Give `k` or `tol`.
+    tol : float, optional
+        Relative accuracy, ``0 < tol < 1``: return the smallest rank r (as
+        far as the method can tell, see Notes) with
+        ``||A - U S Vh||_2 <= tol ||A||_2``.
+    method : {"auto", "dense", "lanczos", "randomized", "block_krylov"}, optional
+        ``"dense"``: LAPACK's SVD of the whole matrix, truncated (exact;
+        arrays and sparse matrices). ``"lanczos"``: Lanczos
+        bidiagonalisation with partial re-orthogonalisation
+        (scipy.sparse.linalg.svds with PROPACK; `k` only).
+        ``"randomized"``: Halko–Martinsson–Tropp randomized SVD
+        (:func:`randomized_svd`), or with `tol` the blocked randQB range
+        finder. ``"block_krylov"``: randomized block Krylov (Musco & Musco),
+        the fastest for slowly decaying spectra. ``"auto"`` (default):
+        :func:`choose_truncated_svd_method`.
+    oversample : int, optional
+        Extra columns ``p >= 0`` of the random block (default 10): block
+        Krylov uses blocks of ``k + p`` columns, the randomized method a
+        sketch of ``k + p``. Unused by "dense" and "lanczos" and with `tol`.
+    n_iter : "auto" or int, optional
+        ``"randomized"``: power iterations (see :func:`rangefinder`);
+        ``"block_krylov"``: the depth q (``q + 1`` blocks; "auto" is 3).
+        Unused by "dense" and "lanczos".
+    rng : None, int, numpy.random.Generator, optional
+        Source of randomness; the same seed gives the same result.
+    check_finite : bool, optional
+        Check a dense or sparse `a` entry by entry for NaN/Inf (default);
+        with False a cheaper test of the sum is used. NaN/Inf from an
+        operator's products also raise.
+
+    Returns
+    -------
+    SVDResult
+        ``(U, S, Vh)``: U (M, r) and Vh (r, N) with orthonormal columns and
+        rows, S (r,) descending and real, ``r = k`` or the rank `tol`
+        needs (0 for a zero matrix). The largest-magnitude entry of each
+        column of U is real and positive.
+
+    Raises
+    ------
+    ValueError
+        If both or neither of `k` and `tol` are given, `k` is outside
+        ``[1, min(M, N)]``, `tol` outside ``(0, 1)``, `a` is not 2-D or has
+        NaN/Inf, `method` is unknown, `tol` is given to "lanczos", or a
+        LinearOperator to "dense".
+    TypeError
+        For unsupported dtypes or non-integer `k`, `oversample`, `n_iter`.
+
+    See Also
+    --------
+    randomized_svd : The randomized method with all its options.
+    estimate_spectral_error : A posteriori check of a result.
+    lowrank.svd : The full thin SVD.
+    scipy.sparse.linalg.svds : ARPACK/PROPACK/LOBPCG truncated SVD.
+
+    Notes
+    -----
+    **Accuracy.** "dense" is exact to rounding. "lanczos" converges to
+    machine precision. The randomized methods are judged, like the theory
+    that backs them, by the approximation error against the Eckart–Young
+    optimum ``sigma_{k+1}``: block Krylov with depth q reaches
+    ``(1 + eps) sigma_{k+1}`` for ``q = O(log(N) / sqrt(eps))`` whatever
+    the spectrum (Musco & Musco [2]_, Theorem 1); measured with the
+    defaults on 4000 x 3000 matrices with ``sigma_j = 1/j`` and
+    ``1/sqrt(j)`` it was at most ``1.0002 sigma_{k+1}``
+    (benchmarks/bench_lowrank.py reports each run). For the randomized
+    method see :func:`randomized_svd`. Their singular values are
+    underestimates, ``S_j <= sigma_j``.
+
+    **Fixed accuracy** (`tol`). The basis grows by blocks (32 columns of
+    block Krylov, or randQB blocks [3]_). At geometrically spaced sizes the
+    candidate rank r is the number of singular values of the projected
+    matrix B above ``tol s_1(B) / 1.02``; no smaller rank can meet `tol`,
+    since the error of a rank-r truncation is at least ``s_{r+1}(B)``. Once
+    the basis holds ``max(10, r/4)`` directions beyond r, the candidate's
+    spectral error is estimated by block power iteration on the implicit
+    residual (:func:`estimate_spectral_error`, accurate to about 1%), and
+    accepted if within ``tol s_1(B) <= tol ||A||_2``; otherwise the basis
+    grows. "dense" picks the exact rank ``#{sigma_j > tol sigma_1}``.
+
+    References
+    ----------
+    .. [1] N. Halko, P.-G. Martinsson and J. A. Tropp, "Finding structure
+       with randomness", SIAM Review 53(2), 217-288 (2011).
+    .. [2] C. Musco and C. Musco, "Randomized block Krylov methods for
+       stronger and faster approximate singular value decomposition",
+       NeurIPS 2015. https://arxiv.org/abs/1504.05477
+    .. [3] W. Yu, Y. Gu and Y. Li, "Efficient randomized algorithms for the
+       fixed-precision low-rank matrix approximation", SIAM J. Matrix Anal.
+       Appl. 39(3), 1339-1359 (2018).
+    .. [4] R. M. Larsen, "Lanczos bidiagonalization with partial
+       reorthogonalization", DAIMI PB-357, Aarhus University (1998)
+       (PROPACK).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowrank import truncated_svd
+    >>> rng = np.random.default_rng(0)
+    >>> u0, _ = np.linalg.qr(rng.standard_normal((2000, 300)))
+    >>> v0, _ = np.linalg.qr(rng.standard_normal((1000, 300)))
+    >>> s0 = 1.0 / np.arange(1, 301)
+    >>> a = (u0 * s0) @ v0.T
+    >>> u, s, vh = truncated_svd(a, 20, rng=0)
+    >>> u.shape, s.shape, vh.shape
+    ((2000, 20), (20,), (20, 1000))
+    >>> err = np.linalg.norm(a - (u * s) @ vh, 2)
+    >>> bool(err <= 1.01 * s0[20])
+    True
+
+    With a tolerance, the rank is chosen: here the optimal rank is 99
+    (``sigma_100 = 0.01``).
+
+    >>> u, s, vh = truncated_svd(a, tol=0.0101, rng=0)
+    >>> s.shape
+    (99,)
+    >>> bool(np.linalg.norm(a - (u * s) @ vh, 2) <= 0.0101 * s0[0])
+    True
+    """
+    fn_name = method
+    run = check_method(method, {"auto": None, **TRUNCATED_SVD_METHODS})
+    oversample = check_nonnegative_int(oversample, "oversample")
+    n_iter = check_n_iter(n_iter)
+    gen = check_rng(rng)
+    op = as_linear_map(a, check_finite=check_finite)
+    k, tol = check_k_or_tol(k, tol, min(op.shape))
+    if tol is not None and 0 in op.shape:
+        return empty_svd(op.shape, op.dtype)
+    if run is None:
+        fn_name = choose_truncated_svd_method(op.shape, k, tol=tol, kind=_kind(op))
+        run = TRUNCATED_SVD_METHODS[fn_name]
+    return run(op, _Options(k, tol, oversample, n_iter, gen))
