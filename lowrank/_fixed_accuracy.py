@@ -31,7 +31,7 @@ import numpy as np
 from lowrank._error_estimate import residual_norm
 from lowrank._linear_map import check_products_finite
 from lowrank._results import SVDResult
-from lowrank._svd import canonical_signs
+from lowrank._svd import canonical_signs, thin_svd
 
 __all__ = ["svd_to_tolerance"]
 
@@ -60,18 +60,22 @@ def _margin(rank):
     return max(MARGIN_MIN, math.ceil(MARGIN_FRACTION * rank))
 
 
-def svd_to_tolerance(op, basis, tol, rng):
+def svd_to_tolerance(op, basis, tol, rng, max_width=None):
     """Grow `basis` until a truncation of its SVD meets `tol`.
 
-    Returns ``(U, S, Vh)`` with the accepted rank (0 for a zero matrix).
+    Returns ``(U, S, Vh)`` with the accepted rank (0 for a zero matrix), or
+    None as soon as the basis would grow beyond `max_width` columns (the
+    caller then has a cheaper exact route).
     """
     next_decision = 0
     while True:
+        if max_width is not None and basis.width + basis.block > max_width:
+            return None
         basis.extend()
         if basis.width < next_decision and not basis.complete:
             continue
         q, b = basis.qb()
-        u_b, s, vh = np.linalg.svd(check_products_finite(b), full_matrices=False)
+        u_b, s, vh = thin_svd(check_products_finite(b))
         if s[0] == 0.0:
             return SVDResult(q[:, :0], s[:0], vh[:0])
         target = tol * s[0]

@@ -9,6 +9,7 @@ methods receive a linear map (`_linear_map.py`) and validated options.
 from __future__ import annotations
 
 import inspect
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -86,7 +87,10 @@ def choose_truncated_svd_method(shape, k=None, *, tol=None, kind="dense"):
     ``k + 10`` columns) would span at least half of it, as long as a sparse
     matrix has at most ``2**27`` entries when densified; ``"block_krylov"``
     otherwise, and always for a LinearOperator. With `tol` the basis size
-    is unknown, so only the size rule applies.
+    is not known in advance: the rule returns ``"block_krylov"`` by the size
+    rule, and :func:`truncated_svd` switches to ``"dense"`` once the
+    growing basis would pass half of the smaller side (when "dense" could
+    have been chosen).
 
     Parameters
     ----------
@@ -134,7 +138,7 @@ def choose_truncated_svd_method(shape, k=None, *, tol=None, kind="dense"):
         raise ValueError("give exactly one of `k` and `tol`")
     m, n = shape
     small = min(m, n)
-    if kind == "operator" or (kind == "sparse" and m * n > DENSE_MAX_ENTRIES):
+    if not _densifiable(shape, kind):
         return "block_krylov"
     if small <= DENSE_MAX_SMALL_SIDE:
         return "dense"
@@ -149,6 +153,7 @@ class _Options(NamedTuple):
     oversample: int
     n_iter: int | str
     rng: np.random.Generator
+    max_width: int | None = None  # "auto" with tol: switch to "dense" beyond
 
 
 # --------------------------------------------------------------------------
@@ -245,7 +250,11 @@ def _randomized(op, options):
 def _block_krylov(op, options):
     if options.tol is not None:
         basis = KrylovBasis(op, TOL_KRYLOV_BLOCK, options.rng)
-        return svd_to_tolerance(op, basis, options.tol, options.rng)
+        result = svd_to_tolerance(
+            op, basis, options.tol, options.rng, max_width=options.max_width
+        )
+        # None: the rank needs a basis as costly as the full SVD ("auto" only)
+        return _dense(op, options) if result is None else result
     block = min(options.k + options.oversample, min(op.shape))
     depth = KRYLOV_DEPTH if options.n_iter == "auto" else options.n_iter
     q_mat, b = block_krylov_qb(op, block, depth, options.rng)
@@ -393,16 +402,15 @@ def truncated_svd(
     >>> bool(err <= 1.01 * s0[20])
     True
 
-    With a tolerance, the rank is chosen: here the optimal rank is 99
-    (``sigma_100 = 0.01``).
+    With a tolerance the rank is chosen. The optimal rank for ``tol=0.02``
+    is 49 (``sigma_50 = 0.02``); the rule keeps a 2% safety margin (Notes).
 
-    >>> u, s, vh = truncated_svd(a, tol=0.0101, rng=0)
-    >>> s.shape
-    (99,)
-    >>> bool(np.linalg.norm(a - (u * s) @ vh, 2) <= 0.0101 * s0[0])
+    >>> u, s, vh = truncated_svd(a, tol=0.02, rng=0)
+    >>> s.size
+    50
+    >>> bool(np.linalg.norm(a - (u * s) @ vh, 2) <= 0.02 * s0[0])
     True
     """
-    fn_name = method
     run = check_method(method, {"auto": None, **TRUNCATED_SVD_METHODS})
     oversample = check_nonnegative_int(oversample, "oversample")
     n_iter = check_n_iter(n_iter)
@@ -411,7 +419,17 @@ def truncated_svd(
     k, tol = check_k_or_tol(k, tol, min(op.shape))
     if tol is not None and 0 in op.shape:
         return empty_svd(op.shape, op.dtype)
+    max_width = None
     if run is None:
-        fn_name = choose_truncated_svd_method(op.shape, k, tol=tol, kind=_kind(op))
-        run = TRUNCATED_SVD_METHODS[fn_name]
-    return run(op, _Options(k, tol, oversample, n_iter, gen))
+        kind = _kind(op)
+        chosen = choose_truncated_svd_method(op.shape, k, tol=tol, kind=kind)
+        run = TRUNCATED_SVD_METHODS[chosen]
+        if tol is not None and _densifiable(op.shape, kind):
+            max_width = math.floor(DENSE_BASIS_FRACTION * min(op.shape))
+    return run(op, _Options(k, tol, oversample, n_iter, gen, max_width))
+
+
+def _densifiable(shape, kind):
+    return kind == "dense" or (
+        kind == "sparse" and shape[0] * shape[1] <= DENSE_MAX_ENTRIES
+    )

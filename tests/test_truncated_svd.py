@@ -21,13 +21,23 @@ METHODS = list(TRUNCATED_SVD_METHODS)
 #: against the optimum (measured maxima over the drawn spectra below:
 #: block_krylov 1.0003, randomized 1.08 over 150 draws), with room for the draws CI has not
 #: seen.
-SPECTRAL_FACTOR = {"dense": 1.0, "lanczos": 1.0, "randomized": 1.25, "block_krylov": 1.02}
+SPECTRAL_FACTOR = {
+    "dense": 1.0,
+    "lanczos": 1.0,
+    "randomized": 1.25,
+    "block_krylov": 1.02,
+}
 
 #: Rounding level, relative to sigma_1, of the error and of the loss of
 #: orthonormality per column. PROPACK keeps its Lanczos vectors orthogonal
 #: to about sqrt(eps) (partial re-orthogonalisation) and refines the Ritz
 #: vectors from there; the others orthonormalise by Householder QR.
-ROUNDING = {"dense": 1e-13, "lanczos": 1e-10, "randomized": 1e-13, "block_krylov": 1e-13}
+ROUNDING = {
+    "dense": 1e-13,
+    "lanczos": 1e-10,
+    "randomized": 1e-13,
+    "block_krylov": 1e-13,
+}
 
 
 def build(rng, m, n, s, dtype=np.float64):
@@ -290,7 +300,9 @@ def test_tolerance_dtypes_and_sparse(dtype):
     sp = scipy.sparse.csr_matrix(np.where(np.abs(a) > 0.05 * np.abs(a).max(), a, 0))
     u, s, vh = truncated_svd(sp, tol=tol, method="randomized", rng=0)
     dense = sp.toarray()
-    assert spectral_error(dense, u, s, vh) <= tol * np.linalg.norm(dense, 2) * (1 + 1e-5)
+    assert spectral_error(dense, u, s, vh) <= tol * np.linalg.norm(dense, 2) * (
+        1 + 1e-5
+    )
 
 
 @pytest.mark.parametrize("kind", ["slow", "fast"])
