@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lowrank._linear_map import check_products_finite
 from lowrank._tallskinny import tall_qr_chain
 from lowrank._test_matrix import random_test_matrix
 
@@ -91,6 +92,7 @@ class _GrowingQB:
         self.op, self.block, self.rng = op, block, rng
         self.q = np.empty((m, 0), dtype=op.dtype)
         self.bh = np.empty((n, 0), dtype=op.dtype)
+        self.gram = np.empty((0, 0), dtype=op.dtype)
         self.limit = min(m, n)
 
     @property
@@ -105,9 +107,29 @@ class _GrowingQB:
     def _next_size(self):
         return min(self.block, self.limit - self.width)
 
+    def _matmat(self, x):
+        return check_products_finite(self.op.matmat(x))
+
+    def _rmatmat(self, y):
+        return check_products_finite(self.op.rmatmat(y))
+
     def _append(self, q_new):
+        z = self._rmatmat(q_new)
+        # B B^H grown by a bordered block: N l b flops per step instead of N l^2
+        cross = self.bh.conj().T @ z
+        corner = z.conj().T @ z
+        self.gram = np.block([[self.gram, cross], [cross.conj().T, corner]])
         self.q = np.concatenate([self.q, q_new], axis=1)
-        self.bh = np.concatenate([self.bh, self.op.rmatmat(q_new)], axis=1)
+        self.bh = np.concatenate([self.bh, z], axis=1)
+
+    def ritz_values(self, k):
+        """The k largest singular values of B, from the eigenvalues of B B^H.
+
+        Squaring loses the values below ``sqrt(eps) s_1``; this is for
+        watching convergence, not for the result.
+        """
+        w = np.linalg.eigvalsh(self.gram)[::-1][:k]
+        return np.sqrt(np.maximum(w, 0.0))
 
     def qb(self):
         """``(Q, B)`` with ``B = Q^H A``."""
@@ -124,14 +146,14 @@ class KrylovBasis(_GrowingQB):
     def extend(self):
         size = self._next_size()
         if self.width == 0:
-            y = self.op.matmat(
+            y = self._matmat(
                 random_test_matrix(self.rng, self.p.shape[0], size, self.op.dtype)
             )
         else:
             z = self.bh[:, -self._last :]
             p = orthonormal_complement(z, self.p, self.rng)
             self.p = np.concatenate([self.p, p], axis=1)
-            y = self.op.matmat(p[:, :size])
+            y = self._matmat(p[:, :size])
         q_new = orthonormal_complement(y, self.q, self.rng)
         self._last = q_new.shape[1]
         self._append(q_new)
@@ -151,11 +173,12 @@ class RandQBBasis(_GrowingQB):
         self.power, self.sample, self.normalize = power, sample, normalize
 
     def extend(self):
-        y = orthonormal_complement(self.sample(self._next_size()), self.q, self.rng)
+        sample = check_products_finite(self.sample(self._next_size()))
+        y = orthonormal_complement(sample, self.q, self.rng)
         for _ in range(self.power):
             # (A - Q B)^H Y = A^H Y because Y is orthogonal to Q
-            z = self.normalize(self.op.rmatmat(y))
-            y = orthonormal_complement(self.op.matmat(z), self.q, self.rng)
+            z = self.normalize(self._rmatmat(y))
+            y = orthonormal_complement(self._matmat(z), self.q, self.rng)
         self._append(y)
 
 

@@ -21,7 +21,6 @@ operator is never densified.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -33,7 +32,12 @@ from lowrank._linear_map import as_linear_map, check_products_finite
 from lowrank._results import QBResult, SVDResult
 from lowrank._svd import canonical_signs, thin_svd
 from lowrank._test_matrix import random_test_matrix
-from lowrank._validation import check_k_or_tol, check_method, check_rng
+from lowrank._validation import (
+    check_k_or_tol,
+    check_method,
+    check_nonnegative_int,
+    check_rng,
+)
 
 __all__ = ["qb", "randomized_svd", "rangefinder"]
 
@@ -79,15 +83,6 @@ NORMALIZERS = {"qr": _normalize_qr, "lu": _normalize_lu, "none": _normalize_none
 
 #: The test matrices by name (the values are unused: a registry for errors).
 SKETCHES = {"gaussian": None, "sparse_sign": None}
-
-
-def check_nonnegative_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{name}` must be an integer, got {type(value).__name__}")
-    value = int(value)
-    if value < 0:
-        raise ValueError(f"`{name}` must be >= 0, got {value}")
-    return value
 
 
 def check_n_iter(n_iter):

@@ -10,8 +10,12 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = [
+    "CRResult",
+    "CURResult",
+    "IDResult",
     "LstsqResult",
     "MoorePenroseResiduals",
+    "NystromResult",
     "PinvResult",
     "QBResult",
     "QRResult",
@@ -152,3 +156,91 @@ class QBResult(NamedTuple):
 
     Q: np.ndarray
     B: np.ndarray
+
+
+class CRResult(NamedTuple):
+    """Result of :func:`lowrank.sampled_matmul`: ``X @ Y ≈ C @ R``.
+
+    Attributes
+    ----------
+    C : ndarray or sparse matrix, shape (M, r)
+        The sampled columns of X, ``C[:, j] = w_j X[:, idx[j]]``, with the
+        weights ``w_j`` folded in (see :func:`lowrank.sampled_matmul`). A
+        scipy.sparse `x` gives a sparse C in CSC format.
+    R : ndarray or sparse matrix, shape (r, P)
+        The matching rows of Y, ``R[j, :] = w'_j Y[idx[j], :]``. A
+        scipy.sparse `y` gives a sparse R in CSR format.
+    idx : ndarray of intp, shape (r,)
+        The sampled indices into the inner dimension, in ascending order, with
+        repetitions (sampling is with replacement).
+    """
+
+    C: np.ndarray
+    R: np.ndarray
+    idx: np.ndarray
+
+
+class NystromResult(NamedTuple):
+    """Result of :func:`lowrank.nystrom`: ``A ≈ V diag(w) V^H``.
+
+    The field names are those of :func:`numpy.linalg.eigh`'s result, but the
+    eigenvalues are in **descending** order (eigh's are ascending).
+
+    Attributes
+    ----------
+    eigenvalues : ndarray, shape (k,)
+        Non-negative eigenvalues of the approximation, in descending order,
+        in the real dtype matching A.
+    eigenvectors : ndarray, shape (N, k)
+        Orthonormal eigenvectors, column ``j`` belonging to
+        ``eigenvalues[j]``. The entry of largest magnitude in each column is
+        real and positive.
+    """
+
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray
+
+
+class CURResult(NamedTuple):
+    """Result of :func:`lowrank.cur`: ``A ≈ C @ U @ R``.
+
+    Attributes
+    ----------
+    C : ndarray or sparse matrix, shape (M, c)
+        The selected columns ``A[:, cols]`` (sparse, in the input's sparse
+        format, when `a` is a scipy.sparse matrix).
+    U : ndarray, shape (c, r)
+        The middle matrix.
+    R : ndarray or sparse matrix, shape (r, N)
+        The selected rows ``A[rows, :]`` (sparse for sparse `a`).
+    cols : ndarray of intp, shape (c,)
+        Column indices, in the order of selection (most important first
+        for the deterministic selections).
+    rows : ndarray of intp, shape (r,)
+        Row indices, in the order of selection.
+    """
+
+    C: np.ndarray
+    U: np.ndarray
+    R: np.ndarray
+    cols: np.ndarray
+    rows: np.ndarray
+
+
+class IDResult(NamedTuple):
+    """Result of :func:`lowrank.interpolative`.
+
+    Attributes
+    ----------
+    idx : ndarray of intp, shape (k,)
+        The selected columns (``axis=1``) or rows (``axis=0``), in pivot
+        order: the most important first.
+    coef : ndarray, shape (k, N) for ``axis=1``, (M, k) for ``axis=0``
+        Interpolation coefficients in the computing dtype of `a`:
+        ``A ≈ A[:, idx] @ coef`` or ``A ≈ coef @ A[idx, :]``. Restricted to
+        `idx` (``coef[:, idx]`` or ``coef[idx, :]``) it is exactly the
+        identity.
+    """
+
+    idx: np.ndarray
+    coef: np.ndarray

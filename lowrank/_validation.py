@@ -25,6 +25,7 @@ __all__ = [
     "check_k_or_tol",
     "check_method",
     "check_method_options",
+    "check_nonnegative_int",
     "check_rng",
     "default_rtol",
     "finite_or_raise",
@@ -260,6 +261,16 @@ def check_method_options(method, tol, maxiter, damp, *, iterative, damped):
             + ", ".join(repr(name) for name in sorted(damped))
         )
     return tol, maxiter
+
+
+def check_nonnegative_int(value, name):
+    """Validate a count such as `oversample` or `n_iter`: an integer >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{name}` must be an integer, got {type(value).__name__}")
+    value = int(value)
+    if value < 0:
+        raise ValueError(f"`{name}` must be >= 0, got {value}")
+    return value
 
 
 def check_k(k, upper, name="k"):

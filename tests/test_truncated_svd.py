@@ -4,23 +4,22 @@ import numpy as np
 import pytest
 import scipy.sparse
 import scipy.sparse.linalg
+from helpers import eps
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import haar
 
 import lowrank
 from lowrank import choose_truncated_svd_method, qb, rangefinder, truncated_svd
 from lowrank._truncated_svd import TRUNCATED_SVD_METHODS
-
-from helpers import eps
-from strategies import haar
 
 METHODS = list(TRUNCATED_SVD_METHODS)
 
 #: Documented accuracy, ||A - U S Vh||_2 <= factor * sigma_{k+1}. "dense" and
 #: "lanczos" are exact up to rounding; the randomized methods are judged
 #: against the optimum (measured maxima over the drawn spectra below:
-#: block_krylov 1.0003, randomized 1.08 over 150 draws), with room for the draws CI has not
-#: seen.
+#: block_krylov 1.0003, randomized 1.08 over 150 draws), with room for the
+#: draws CI has not seen.
 SPECTRAL_FACTOR = {
     "dense": 1.0,
     "lanczos": 1.0,
@@ -83,8 +82,11 @@ def test_eckart_young(method, case):
     rng = np.random.default_rng(seed)
     a = build(rng, m, n, s0)
     u, s, vh = truncated_svd(a, k, method=method, rng=seed)
-    assert u.shape == (m, k) and s.shape == (k,) and vh.shape == (k, n)
-    assert np.all(np.diff(s) <= 0) and np.all(s >= 0)
+    assert u.shape == (m, k)
+    assert s.shape == (k,)
+    assert vh.shape == (k, n)
+    assert np.all(np.diff(s) <= 0)
+    assert np.all(s >= 0)
     assert_orthonormal(u, 10 * ROUNDING[method] * k)
     assert_orthonormal(vh.conj().T, 10 * ROUNDING[method] * k)
     err = spectral_error(a, u, s, vh)
@@ -121,14 +123,16 @@ def test_dtypes(method, dtype):
     a = build(rng, 200, 150, s0, dtype)
     k = 8
     u, s, vh = truncated_svd(a, k, method=method, rng=0)
-    assert u.dtype == dtype and vh.dtype == dtype
+    assert u.dtype == dtype
+    assert vh.dtype == dtype
     assert s.dtype == np.finfo(dtype).dtype
     a64 = a.astype(np.complex128)
     err = spectral_error(a64, u.astype(np.complex128), s.astype(float), vh)
     assert err <= 1.01 * s0[k] + 200 * eps(dtype) * s0[0]
     # canonical signs: largest entry of each column of U real and positive
     pivot = u[np.argmax(np.abs(u), axis=0), np.arange(k)]
-    assert np.all(pivot.real > 0) and np.all(pivot.imag == 0)
+    assert np.all(pivot.real > 0)
+    assert np.all(pivot.imag == 0)
 
 
 def test_complex_uses_conjugate_transposes():
@@ -137,7 +141,7 @@ def test_complex_uses_conjugate_transposes():
     s0 = 0.5 ** np.arange(40)
     a = build(rng, 120, 90, s0, np.complex128)
     for method in METHODS:
-        u, s, vh = truncated_svd(a, 10, method=method, rng=0)
+        _u, s, _vh = truncated_svd(a, 10, method=method, rng=0)
         assert np.allclose(s, s0[:10], rtol=1e-6), method
 
 
@@ -151,7 +155,8 @@ def test_sparse_input(method, fmt):
     k = 6
     s_true = np.linalg.svd(dense, compute_uv=False)
     u, s, vh = truncated_svd(a, k, method=method, rng=0)
-    assert isinstance(u, np.ndarray) and isinstance(vh, np.ndarray)
+    assert isinstance(u, np.ndarray)
+    assert isinstance(vh, np.ndarray)
     assert spectral_error(dense, u, s, vh) <= SPECTRAL_FACTOR[method] * s_true[k] * (
         1 + 1e-10
     )
@@ -242,7 +247,9 @@ def test_zero_matrix(method):
     assert np.all(s == 0)
     assert_orthonormal(u, 1e-12)
     u, s, vh = truncated_svd(np.zeros((50, 40)), tol=1e-3, method=method, rng=0)
-    assert u.shape == (50, 0) and s.shape == (0,) and vh.shape == (0, 40)
+    assert u.shape == (50, 0)
+    assert s.shape == (0,)
+    assert vh.shape == (0, 40)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -334,7 +341,10 @@ def test_auto_rule():
     assert choose_truncated_svd_method((100, 100), tol=0.1) == "dense"
     assert choose_truncated_svd_method((50, 50), 5, kind="operator") == "block_krylov"
     big = (10**6, 10**5)
-    assert choose_truncated_svd_method(big, 10**4, kind="sparse") == "block_krylov"
+    assert choose_truncated_svd_method(big, 10**4, kind="sparse") == "lanczos"
+    assert choose_truncated_svd_method(big, tol=0.1, kind="sparse") == "block_krylov"
+    assert choose_truncated_svd_method((20000, 5000), 50, kind="sparse") == "lanczos"
+    assert choose_truncated_svd_method((300, 100), 5, kind="sparse") == "dense"
     with pytest.raises(ValueError, match="kind"):
         choose_truncated_svd_method((10, 10), 2, kind="array")
     with pytest.raises(ValueError, match="exactly one"):

@@ -1,0 +1,534 @@
+"""Interpolative decomposition (ID): ``A ≈ A[:, idx] @ coef`` from real columns.
+
+Both methods end in the same step: a column-pivoted QR ``Y P = Q R`` of a
+matrix Y whose columns have the same linear relations as A's (to the accuracy
+that matters), then, with ``R = [[R11, R12], [0, R22]]`` and k pivots,
+
+    ``idx = P[:k]``,  ``coef[:, P] = [I, R11^{-1} R12]``,
+
+so that ``A[:, idx] @ coef`` reproduces the selected columns exactly and
+``||A - A[:, idx] @ coef||_2 = ||R22||_2`` when Y = A (Cheng, Gimbutas,
+Martinsson & Rokhlin 2005). ``"cpqr"`` factors A itself; ``"randomized"``
+factors the sketch ``Y = Q^H A`` with ``k + oversample`` rows, Q an
+orthonormal basis of the randomized range finder's sample of range(A).
+The row ID of A is the column ID of ``A^T``: ``A^T ≈ A^T[:, idx] Z`` is
+``A ≈ Z^T A[idx, :]`` (a plain transpose: an ID is a linear relation, so no
+conjugation is involved), done by transposing the linear map once.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import NamedTuple
+
+import numpy as np
+import scipy.linalg
+
+from lowrank._linear_map import DenseMap, OperatorMap, SparseMap, as_linear_map
+from lowrank._rangefinder import SKETCHES, _initial_sample
+from lowrank._results import IDResult
+from lowrank._tallskinny import tall_qr_chain
+from lowrank._validation import (
+    check_k_or_tol,
+    check_method,
+    check_nonnegative_int,
+    check_rng,
+    default_rtol,
+)
+
+__all__ = [
+    "choose_interpolative_method",
+    "interpolative",
+    "select_indices",
+]
+
+
+#: ``method="auto"`` factors a dense A directly unless it has at least this
+#: many rows and columns: below it, a pivoted QR of A costs little more than
+#: the sketch and is deterministic and as accurate as an ID gets.
+AUTO_MIN_SIZE = 256
+
+#: ... and unless the sketch is at most this fraction of min(M, N); a bigger
+#: sketch saves too little over factoring A.
+AUTO_MAX_SKETCH_FRACTION = 0.25
+
+#: Defaults of the randomized method (also used by `select_indices`).
+DEFAULT_OVERSAMPLE = 10
+DEFAULT_N_ITER = 0
+
+#: With `tol`, the randomized method starts with a sketch this wide (or
+#: 2 * oversample, if larger) and doubles it until the rank it reveals is at
+#: least `oversample` rows below the sketch size.
+TOL_INITIAL_WIDTH = 32
+
+
+# --------------------------------------------------------------------------
+# the pivoted QR and the coefficients
+# --------------------------------------------------------------------------
+
+
+def _pivoted_qr(y, *, overwrite):
+    """Economic R (min(l, n) x n) and pivots (intp) of ``Y P = Q R`` (geqp3).
+
+    ``mode="raw"`` returns the economic R without forming Q; ``mode="r"``
+    would return all l rows of a tall R.
+    """
+    _, r, perm = scipy.linalg.qr(
+        y, pivoting=True, mode="raw", overwrite_a=overwrite, check_finite=False
+    )
+    return r, perm.astype(np.intp, copy=False)
+
+
+def _rank_for_tol(diag, tol):
+    """Number of leading ``|R_jj| > tol * |R_00|`` (0 for a zero matrix)."""
+    if diag.size == 0 or diag[0] == 0:
+        return 0
+    below = np.flatnonzero(diag <= tol * diag[0])
+    return int(below[0]) if below.size else diag.size
+
+
+def _coefficients(r, perm, k, rtol):
+    """``coef`` (k x n) with ``coef[:, perm] = [I, R11^{-1} R12]``.
+
+    Pivots whose ``|R_jj|`` fall below the rank cutoff ``rtol * |R_00|``
+    span nothing new: the remaining columns are expressed through the
+    numerically independent pivots only (their rows of ``R11^{-1} R12`` are
+    zero) instead of dividing by rounding noise.
+    """
+    n = r.shape[1]
+    diag = np.abs(np.diagonal(r)[:k])
+    rank = _rank_for_tol(diag, rtol) if k else 0
+    coef = np.zeros((k, n), dtype=r.dtype)
+    coef[np.arange(k), perm[:k]] = 1
+    if rank and k < n:
+        coef[:rank, perm[k:]] = scipy.linalg.solve_triangular(
+            r[:rank, :rank], r[:rank, k:], check_finite=False
+        )
+    return coef
+
+
+# --------------------------------------------------------------------------
+# the sketch: B = Q^H A with Q an orthonormal basis of A's sampled range
+# --------------------------------------------------------------------------
+
+
+def _orthonormal(x):
+    """Orthonormal basis of range(x), for the products of the sketch.
+
+    Tall x goes through the CholeskyQR2 -> shifted CholeskyQR3 ->
+    Householder chain of `lowrank._tallskinny` (level-3 BLAS; LAPACK's
+    Householder QR of a 2000 x 60 block measured 15-60x slower on two
+    shared cores); a wide one, which only a tiny A produces, through
+    Householder QR.
+    """
+    if x.shape[0] >= x.shape[1]:
+        return tall_qr_chain(x)[0]
+    return np.linalg.qr(x, mode="reduced")[0]
+
+
+def _finite_or_raise(y):
+    if not np.all(np.isfinite(y)):
+        # NaN/Inf must not reach LAPACK's pivoted QR.
+        raise ValueError(
+            "the products with `a` gave non-finite values (NaN/Inf in the "
+            "operator or overflow)"
+        )
+    return y
+
+
+def _sketch(op, width, options):
+    """``B = Q^H A`` (width x N), Q orthonormal with ``range(Q) ≈ range(A)``.
+
+    Q is the randomized range finder's basis for ``A Omega`` after `n_iter`
+    power iterations (Halko, Martinsson & Tropp 2011, Alg. 4.4). Because
+    ``A ≈ Q B`` with orthonormal Q, the column relations of B are those of
+    A up to the range-finder error, and the pivoted QR of B ranks columns as
+    that of A does; a plain ``Omega A`` (one pass fewer) also mixes in the
+    part of A beyond the leading directions, and its pivots were 4-5x worse
+    on a rank-50-plus-noise matrix.
+    """
+    y = _finite_or_raise(_initial_sample(op, width, options.sketch, options.rng))
+    for _ in range(options.n_iter):
+        z = _orthonormal(_finite_or_raise(op.rmatmat(_orthonormal(y))))
+        y = _finite_or_raise(op.matmat(z))
+    return _finite_or_raise(op.hmat(_orthonormal(y)))
+
+
+def _dense_matrix(op):
+    """A itself as an ndarray (an operator through ``hmat(I)``)."""
+    if isinstance(op, DenseMap):
+        return op.a
+    if isinstance(op, SparseMap):
+        return op.a.toarray()
+    return _finite_or_raise(op.hmat(np.eye(op.shape[0], dtype=op.dtype)))
+
+
+def _sketch_is_pointless(width, m):
+    """A sketch with more than half of A's rows saves too little: factor A."""
+    return 2 * width > m
+
+
+# --------------------------------------------------------------------------
+# the two methods: f(op, k, tol, options) -> (idx, coef), column ID
+# --------------------------------------------------------------------------
+
+
+class _Options(NamedTuple):
+    oversample: int
+    n_iter: int
+    sketch: str
+    rng: np.random.Generator
+    rtol: float
+
+
+def _finish(r, perm, k, tol, rtol):
+    """``(idx, coef)`` from the pivoted QR; `k` from `tol` when k is None."""
+    if k is None:
+        k = _rank_for_tol(np.abs(np.diagonal(r)), tol)
+    return perm[:k], _coefficients(r, perm, k, rtol)
+
+
+def _id_cpqr(op, k, tol, options):
+    # The caller's array is never written to: the pivoted QR gets a copy.
+    r, perm = _pivoted_qr(op.a, overwrite=False)
+    return _finish(r, perm, k, tol, options.rtol)
+
+
+def _id_randomized(op, k, tol, options):
+    m, p = op.shape[0], options.oversample
+    width = min(k + p if k is not None else max(TOL_INITIAL_WIDTH, 2 * p), m)
+    while True:
+        exact = _sketch_is_pointless(width, m)
+        if exact and isinstance(op, DenseMap):
+            r, perm = _pivoted_qr(op.a, overwrite=False)
+        else:
+            y = _dense_matrix(op) if exact else _sketch(op, width, options)
+            r, perm = _pivoted_qr(y, overwrite=True)
+        rank = k if k is not None else _rank_for_tol(np.abs(np.diagonal(r)), tol)
+        # With tol, a rank that reaches into the last `oversample` rows of the
+        # sketch may be the sketch's limit rather than A's: sample again.
+        if k is not None or exact or rank + max(p, 1) <= width:
+            return _finish(r, perm, rank, None, options.rtol)
+        width = min(2 * width, m)
+
+
+#: method name -> function(op, k, tol, options) -> (idx, coef): the column ID
+#: of a validated, non-empty 2-D linear map; exactly one of k, tol is None.
+#: "cpqr" needs a DenseMap.
+ID_METHODS = {"cpqr": _id_cpqr, "randomized": _id_randomized}
+
+
+# --------------------------------------------------------------------------
+# boundary
+# --------------------------------------------------------------------------
+
+
+def _check_axis(axis):
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"`axis` must be an integer, got {type(axis).__name__}")
+    if axis not in (-2, -1, 0, 1):
+        raise ValueError(
+            f"`axis` must be 1 (select columns) or 0 (select rows), got {axis}"
+        )
+    return int(axis) % 2
+
+
+def _transposed(op):
+    """The linear map of ``A^T`` (no conjugation: an ID is a linear relation)."""
+    if isinstance(op, DenseMap):
+        return DenseMap(op.a.T)
+    if isinstance(op, SparseMap):
+        return SparseMap(op.a.T)
+    return OperatorMap(op.a.T, op.dtype)
+
+
+def choose_interpolative_method(
+    shape, k=None, *, dense=True, oversample=DEFAULT_OVERSAMPLE
+):
+    """The rule of ``method="auto"`` for :func:`interpolative`, in one place.
+
+    * A scipy.sparse matrix or a LinearOperator (``dense=False``):
+      ``"randomized"``, the only method that does not densify it.
+    * A dense A with ``min(M, N) < 256``: ``"cpqr"``; the pivoted QR of A
+      is cheap there, deterministic, and the most accurate ID.
+    * A dense A with a rank ``k`` whose sketch would have more than
+      ``min(M, N) / 4`` rows (``k + oversample > min(M, N) / 4``):
+      ``"cpqr"``; the sketch would save too little.
+    * Otherwise (large dense A, small ``k`` or a ``tol``): ``"randomized"``.
+      With `tol` the sketch grows until it reveals the rank, and a sketch
+      that would exceed half the rows of A is replaced by A itself, so a
+      large rank costs at most about twice ``"cpqr"``.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(M, N)``, the shape of A (the rule is symmetric in M and N).
+    k : int or None, optional
+        The rank asked for, or None when `tol` decides it.
+    dense : bool, optional
+        False for a scipy.sparse matrix or a LinearOperator.
+    oversample : int, optional
+        The oversampling of the randomized method.
+
+    Returns
+    -------
+    str
+        ``"cpqr"`` or ``"randomized"``.
+
+    Examples
+    --------
+    >>> from lowrank import choose_interpolative_method
+    >>> choose_interpolative_method((2000, 2000), 50)
+    'randomized'
+    >>> choose_interpolative_method((2000, 2000), 500)
+    'cpqr'
+    >>> choose_interpolative_method((200, 100), 5), choose_interpolative_method(
+    ...     (200, 100), 5, dense=False)
+    ('cpqr', 'randomized')
+    """
+    small = min(shape)
+    if not dense:
+        return "randomized"
+    if small < AUTO_MIN_SIZE:
+        return "cpqr"
+    if k is not None and k + oversample > AUTO_MAX_SKETCH_FRACTION * small:
+        return "cpqr"
+    return "randomized"
+
+
+def interpolative(
+    a,
+    k=None,
+    *,
+    tol=None,
+    axis=1,
+    method="auto",
+    oversample=DEFAULT_OVERSAMPLE,
+    n_iter=DEFAULT_N_ITER,
+    sketch="gaussian",
+    rng=None,
+    check_finite=True,
+):
+    """Interpolative decomposition: A from k of its own columns (or rows).
+
+    Parameters
+    ----------
+    a : array_like (M, N), scipy.sparse matrix or LinearOperator
+        The matrix. Sparse matrices and LinearOperators (used only through
+        ``matmat`` and ``rmatmat``) need ``method="randomized"`` (what
+        ``"auto"`` picks for them). Integer input is computed in float64,
+        float32/complex64 in single precision.
+    k : int, optional
+        The number of columns (rows) to select, ``1 <= k <= min(M, N)``.
+        Give exactly one of `k` and `tol`.
+    tol : float, optional
+        Relative accuracy, ``0 < tol < 1``: the rank is the number of
+        leading diagonal entries of the pivoted QR's R (of A, or of the
+        sketch) with ``|R_jj| > tol * |R_00|`` (see Notes for what that
+        guarantees).
+    axis : {1, 0}, optional
+        1 (default): select columns, ``A ≈ A[:, idx] @ coef``. 0: select
+        rows, ``A ≈ coef @ A[idx, :]``.
+    method : {"auto", "cpqr", "randomized"}, optional
+        ``"cpqr"``: column-pivoted QR of A (LAPACK geqp3), deterministic; the
+        selected columns are exactly those of
+        ``scipy.linalg.qr(a, pivoting=True)``. ``"randomized"``: pivoted QR
+        of the sketch ``Y = Q^H A`` with ``l = k + oversample`` rows, where
+        Q is an orthonormal basis of ``(A A^H)^q A Omega``.
+        ``"auto"`` (default): the rule of :func:`choose_interpolative_method`
+        (randomized for sparse, operator and large dense input with a small
+        rank; cpqr otherwise).
+    oversample : int, optional
+        Extra sketch rows ``p >= 0`` (default 10); randomized method only.
+    n_iter : int, optional
+        Power iterations ``q >= 0`` of the range finder (default 0), each
+        two more products with A; randomized method only. They help when
+        the singular values decay slowly beyond k.
+    sketch : {"gaussian", "sparse_sign"}, optional
+        The N x l test matrix Omega: Gaussian (complex for complex A;
+        default) or a sparse sign embedding with 8 nonzeros per row,
+        applied by a numba kernel to dense A (``8 M N`` operations instead
+        of ``2 M N l``), as in :func:`rangefinder`.
+    rng : None, int, numpy.random.Generator, optional
+        Source of randomness (:func:`numpy.random.default_rng`); the same
+        seed gives the same result. Unused by ``"cpqr"``.
+    check_finite : bool, optional
+        Check a dense or sparse `a` for NaN/Inf elementwise (default); with
+        False a cheaper sum test is used.
+
+    Returns
+    -------
+    IDResult
+        ``(idx, coef)``: `idx` (k,) the selected columns or rows, most
+        important first; `coef` (k, N) for ``axis=1`` or (M, k) for
+        ``axis=0``, in the computing dtype of `a`, equal to the identity on
+        `idx` exactly. With `tol` and an all-zero A, k = 0.
+
+    Raises
+    ------
+    ValueError
+        If `a` is not 2-D or has NaN/Inf, not exactly one of `k` and `tol`
+        is given, ``k`` is outside ``[1, min(M, N)]`` or `tol` outside
+        ``(0, 1)``, `axis` is not 0 or 1, `oversample` or `n_iter` is
+        negative, `method` or `sketch` is unknown, or the products with a
+        LinearOperator are not finite.
+    TypeError
+        For unsupported dtypes (float16, longdouble, ...), non-integer `k`,
+        `axis`, `oversample` or `n_iter`, an invalid `rng`, or
+        ``method="cpqr"`` with a sparse matrix or LinearOperator.
+
+    See Also
+    --------
+    choose_interpolative_method : The rule of ``method="auto"``.
+    cur : Columns and rows together, ``A ≈ C U R``.
+    scipy.linalg.interpolative.interp_decomp : The ID of id_dist (float64
+        and complex128 dense arrays and LinearOperators only).
+    scipy.linalg.qr : With ``pivoting=True``, the pivoted QR behind
+        ``"cpqr"``.
+
+    Notes
+    -----
+    Column-pivoted QR ``A P = Q R``, ``R = [[R11, R12], [0, R22]]`` with
+    R11 k x k, gives ``idx = P[:k]`` and ``coef[:, P] = [I, R11^{-1} R12]``
+    [1]_, [2]_, and
+
+    .. math::
+
+        \\| A - A_{:, idx}\\, coef \\|_2 = \\| R_{22} \\|_2
+        \\le \\sqrt{N - k}\\, |R_{kk}|,
+
+    because every column of R22 is at most as long as its first (the next
+    pivot). Pivoted QR is not a strong rank-revealing QR, so in the worst
+    case (Kahan's matrix) ``||R22||_2 / sigma_{k+1}`` and ``max |coef|``
+    grow like ``2^k``; in practice the error is a modest multiple of the
+    optimum ``sigma_{k+1}`` and ``max |coef| <= 2``. Measured in
+    ``benchmarks/bench_columns.py`` (2000 x 2000, rank 50 plus noise,
+    k = 50): error ``13 sigma_{k+1}``, ``max |coef| = 1.1``, for both
+    methods. An estimate of ``max |coef|`` is ``np.abs(coef).max()``.
+
+    **tol.** The rank is the number of leading ``|R_jj| > tol |R_00|``.
+    Since ``|R_00|`` is the largest column norm, ``<= ||A||_2``, the
+    bound above gives ``||A - A[:, idx] coef||_2 <= sqrt(N - k) tol
+    ||A||_2``: `tol` bounds the relative spectral error only up to the usual
+    pivoted-QR factor ``sqrt(N - k)``, which on matrices with decaying
+    spectra is far from attained (at most ``1.05 tol`` in the tests, on
+    geometric, polynomial and step spectra).
+    This is the convention of scipy.linalg.interpolative's ``eps``.
+
+    **Randomized.** The randomized range finder [3]_ gives an orthonormal
+    Q (M x l, ``l = k + p``) with ``A ≈ Q Q^H A``; the pivoted QR of the
+    small ``Y = Q^H A`` (l x N, ``O(l^2 N)``) then selects the columns and
+    gives the coefficients Z [4]_. Since
+    ``A - A[:, idx] Z = (I - Q Q^H)(A - A[:, idx] Z) + Q (Y - Y[:, idx] Z)``,
+
+    .. math::
+
+        \\| A - A_{:, idx} Z \\|_2 \\le \\| R_{22}(Y) \\|_2
+        + (1 + \\| Z \\|_2) \\, \\| A - Q Q^H A \\|_2 ,
+
+    where the range-finder error is in expectation at most
+    ``[1 + 4 sqrt(l min(M, N)) / (p - 1)]^{1/(2q+1)} sigma_{k+1}``
+    (Halko, Martinsson & Tropp [3]_, §10), and ``||R22(Y)||_2 <=
+    ||R22(A)||_2`` in practice: because Q is orthonormal, Y has A's column
+    norms and relations up to that error, and the pivots usually coincide
+    with those of ``"cpqr"`` (all 50 of them in the benchmark). A plain
+    ``Omega A`` sketch (one product fewer) mixes the tail of A into every
+    row, and its error there was 4-5x larger.
+    With `tol` the sketch starts at ``max(32, 2p)`` rows and is redrawn
+    twice as large until the rank it reveals lies at least ``max(p, 1)``
+    rows below its size; a sketch that would need more than half the rows
+    of A is replaced by A itself.
+    Cost: ``2q + 2`` products of A with l vectors, ``O((M + N) l^2)``.
+
+    scipy.linalg.interpolative computes in float64/complex128 only, and
+    needs dense arrays or LinearOperators; here float32 and complex64 stay
+    in single precision and scipy.sparse input is used as is.
+
+    References
+    ----------
+    .. [1] H. Cheng, Z. Gimbutas, P.-G. Martinsson and V. Rokhlin, "On the
+       compression of low rank matrices", SIAM J. Sci. Comput. 26(4),
+       1389-1404 (2005). https://doi.org/10.1137/030602678
+    .. [2] M. Gu and S. C. Eisenstat, "Efficient algorithms for computing a
+       strong rank-revealing QR factorization", SIAM J. Sci. Comput. 17(4),
+       848-869 (1996). https://doi.org/10.1137/0917055
+    .. [3] N. Halko, P.-G. Martinsson and J. A. Tropp, "Finding structure
+       with randomness: probabilistic algorithms for constructing
+       approximate matrix decompositions", SIAM Review 53(2), 217-288
+       (2011), §5.2. https://doi.org/10.1137/090771806
+    .. [4] Y. Dong and P.-G. Martinsson, "Simpler is better: a comparative
+       study of randomized pivoting algorithms for CUR and interpolative
+       decompositions", Adv. Comput. Math. 49, 66 (2023).
+       arXiv:2104.05877
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowrank import interpolative
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.standard_normal((300, 8)) @ rng.standard_normal((8, 200))
+    >>> idx, coef = interpolative(a, 8)
+    >>> idx.shape, coef.shape
+    ((8,), (8, 200))
+    >>> bool(np.allclose(a[:, idx] @ coef, a))
+    True
+    >>> bool(np.array_equal(coef[:, idx], np.eye(8)))
+    True
+    >>> bool(np.abs(coef).max() <= 2)
+    True
+
+    Rows instead of columns, and the rank from a tolerance:
+
+    >>> idx, coef = interpolative(a, tol=1e-8, axis=0, method="randomized", rng=0)
+    >>> len(idx), bool(np.allclose(coef @ a[idx], a))
+    (8, True)
+    """
+    axis = _check_axis(axis)
+    check_method(method, {"auto": None, **ID_METHODS})
+    check_method(sketch, SKETCHES, "sketch")
+    oversample = check_nonnegative_int(oversample, "oversample")
+    n_iter = check_nonnegative_int(n_iter, "n_iter")
+    rng = check_rng(rng)
+    op = as_linear_map(a, check_finite=check_finite)
+    if axis == 0:
+        op = _transposed(op)
+    m, n = op.shape
+    k, tol = check_k_or_tol(k, tol, min(m, n))
+    dense = isinstance(op, DenseMap)
+    if method == "auto":
+        method = choose_interpolative_method(
+            op.shape, k, dense=dense, oversample=oversample
+        )
+    elif method == "cpqr" and not dense:
+        raise TypeError(
+            "method='cpqr' needs a dense array; use method='randomized' for "
+            "scipy.sparse matrices and LinearOperators (or densify `a`)"
+        )
+    if m == 0 or n == 0:  # only reachable with tol: the empty ID
+        idx, coef = np.zeros(0, np.intp), np.zeros((0, n), op.dtype)
+    else:
+        options = _Options(
+            oversample, n_iter, sketch, rng, default_rtol(op.shape, op.dtype)
+        )
+        idx, coef = ID_METHODS[method](op, k, tol, options)
+    return IDResult(idx, coef.T if axis == 0 else coef)
+
+
+def select_indices(op, k, rng, *, axis=1):
+    """The `k` columns (axis=1) or rows (axis=0) ``interpolative(a, k)`` selects.
+
+    The internal entry point for :func:`lowrank.cur`: `op` is a validated
+    linear map, ``1 <= k <= min(M, N)``, `rng` a Generator; the defaults of
+    :func:`interpolative` (``method="auto"``) apply.
+    """
+    if axis == 0:
+        op = _transposed(op)
+    method = choose_interpolative_method(op.shape, k, dense=isinstance(op, DenseMap))
+    options = _Options(
+        DEFAULT_OVERSAMPLE,
+        DEFAULT_N_ITER,
+        "gaussian",
+        rng,
+        default_rtol(op.shape, op.dtype),
+    )
+    return ID_METHODS[method](op, k, None, options)[0]
