@@ -35,10 +35,16 @@ from __future__ import annotations
 import numpy as np
 
 from lowrank._linear_map import check_products_finite
-from lowrank._tallskinny import tall_qr_chain
+from lowrank._tallskinny import CholeskyBreakdown, _cholqr_pass, tall_qr_chain
 from lowrank._test_matrix import random_test_matrix
 
-__all__ = ["KrylovBasis", "RandQBBasis", "orthonormal_complement", "orthonormalize"]
+__all__ = [
+    "KrylovBasis",
+    "RandQBBasis",
+    "orthonormal_complement",
+    "orthonormalize",
+    "well_conditioned",
+]
 
 #: Relative size below which the part of a new block outside the basis is
 #: taken as rounding noise (the space is exhausted in that direction). Those
@@ -57,6 +63,25 @@ def orthonormalize(y):
         return np.linalg.qr(y, mode="reduced")
     q, r, _ = tall_qr_chain(y)
     return q, r
+
+
+def well_conditioned(y):
+    """A basis of range(Y) with condition number near 1 (not orthonormal to eps).
+
+    One Cholesky-QR pass, ``Y R^{-1}`` with ``R = chol(Y^H Y)``, Householder
+    QR when Cholesky breaks down (cond(Y) beyond about 1e8). Like Householder
+    QR it is backward stable, ``Y + dY = Q R`` with ``||dY|| = O(eps ||Y||)``,
+    so it spans range(Y) as accurately; only the orthogonality of Q (error
+    ``cond(Y)^2 eps``) is given up. That suits the re-normalisations inside
+    power and Krylov iterations, which need a well-conditioned basis, at a
+    third of the calls of the full CholeskyQR2 chain.
+    """
+    if y.shape[0] < y.shape[1] or y.shape[1] == 0:
+        return np.linalg.qr(y, mode="reduced")[0]
+    try:
+        return _cholqr_pass(y)[0]
+    except CholeskyBreakdown:
+        return np.linalg.qr(y, mode="reduced")[0]
 
 
 def orthonormal_complement(y, basis, rng):
@@ -151,7 +176,12 @@ class KrylovBasis(_GrowingQB):
             )
         else:
             z = self.bh[:, -self._last :]
-            p = orthonormal_complement(z, self.p, self.rng)
+            # P only chooses what A is applied to next: one projection and a
+            # well-conditioned basis suffice; Q, which defines B, is the part
+            # kept orthonormal to rounding.
+            if self.p.shape[1]:
+                z = z - self.p @ (self.p.conj().T @ z)
+            p = well_conditioned(z)
             self.p = np.concatenate([self.p, p], axis=1)
             y = self._matmat(p[:, :size])
         q_new = orthonormal_complement(y, self.q, self.rng)

@@ -63,9 +63,9 @@ TOL_POWER_ITERATIONS = 2
 
 
 def _normalize_qr(y):
-    from lowrank._block_krylov import orthonormalize
+    from lowrank._block_krylov import well_conditioned
 
-    return orthonormalize(y)[0]
+    return well_conditioned(y)
 
 
 def _normalize_lu(y):
@@ -140,7 +140,9 @@ def _range(op, width, q, normalize, sketch, rng):
         z = normalize(y)
         z = normalize(op.hmat(z).conj().T)  # A^H Y
         y = op.matmat(z)
-    return np.asarray(_normalize_qr(y), dtype=op.dtype)
+    from lowrank._block_krylov import orthonormalize
+
+    return np.asarray(orthonormalize(y)[0], dtype=op.dtype)
 
 
 class Plan(NamedTuple):
@@ -275,8 +277,9 @@ def rangefinder(
         is 2.
     normalizer : {"qr", "lu", "none"}, optional
         Re-normalisation of the sample after every product in the power
-        iterations: ``"qr"`` (thin QR, default, most accurate), ``"lu"``
-        (the permuted L factor of partially pivoted LU, cheaper) or
+        iterations: ``"qr"`` (default, most accurate: a backward-stable
+        Cholesky-QR pass, Householder QR where Cholesky breaks down), ``"lu"``
+        (the permuted L factor of partially pivoted LU) or
         ``"none"`` (fastest; loses the small singular directions to rounding
         when ``sigma_1 / sigma_k`` to the power ``2q + 1`` nears 1/eps).
     sketch : {"gaussian", "sparse_sign"}, optional
@@ -535,8 +538,14 @@ def randomized_svd(
         \\right]^{1/(2q+1)} \\sigma_{k+1},
 
     and in practice (with ``n_iter="auto"``) the error is within a few
-    percent of the optimum ``sigma_{k+1}`` (Eckart–Young). The singular
-    values are underestimates, ``S_j <= sigma_j``.
+    percent of the optimum ``sigma_{k+1}`` (Eckart–Young). Measured
+    (benchmarks/bench_lowrank.py, k = 50): 1.0009 for ``sigma_j = 1/j``
+    and 1.00000 for ``exp(-j/10)`` on 4000 x 3000 matrices, 1.04 on a flat
+    spectrum (scipy.sparse.random 20000 x 5000), and up to 1.08 on small
+    matrices where ``k + p`` nears ``min(M, N)``. Where that matters,
+    :func:`truncated_svd` (block Krylov, which adapts its depth) does
+    better for the same cost. The singular values are underestimates,
+    ``S_j <= sigma_j``.
 
     Cost: ``2q + 2`` products of A with l vectors and ``O((M + N) l^2)``.
     A wide A is not transposed (the cost is symmetric in M and N); the result
