@@ -31,7 +31,7 @@ import numpy as np
 from lowrank._error_estimate import residual_norm
 from lowrank._linear_map import check_products_finite
 from lowrank._results import SVDResult
-from lowrank._svd import canonical_signs, thin_svd
+from lowrank._svd import canonical_signs
 
 __all__ = ["svd_to_tolerance"]
 
@@ -52,6 +52,14 @@ MARGIN_FRACTION = 0.25
 #: SVDs cost a geometric series, a constant times the last one.
 GROWTH = 1.25
 
+#: The rank decision reads singular values off the Gram matrix B B^H when
+#: tol is at least this (see `_singular_values`).
+GRAM_MIN_TOL = 1e-6
+
+#: An error estimate is run only once the candidate's boundary singular
+#: value changed by at most this (relative) since the previous decision.
+RITZ_RTOL = 5e-3
+
 #: Power iterations of the error estimate; it stops earlier once settled.
 CHECK_ITERATIONS = 20
 
@@ -68,28 +76,62 @@ def svd_to_tolerance(op, basis, tol, rng, max_width=None):
     caller then has a cheaper exact route).
     """
     next_decision = 0
+    previous = None
     while True:
         if max_width is not None and basis.width + basis.block > max_width:
             return None
         basis.extend()
         if basis.width < next_decision and not basis.complete:
             continue
-        q, b = basis.qb()
-        u_b, s, vh = thin_svd(check_products_finite(b))
+        s = _singular_values(basis, tol)
         if s[0] == 0.0:
-            return SVDResult(q[:, :0], s[:0], vh[:0])
+            q, b = basis.qb()
+            return SVDResult(q[:, :0], s[:0], b[:0])
         target = tol * s[0]
         rank = int(np.count_nonzero(s > target / SAFETY))
         next_decision = max(math.ceil(GROWTH * basis.width), rank + _margin(rank))
         if basis.complete:
             break
-        if basis.width < rank + _margin(rank):
+        settled = previous is not None and _settled(s, previous, rank)
+        previous = s
+        if basis.width < rank + _margin(rank) or not settled:
             continue
-        u = q @ u_b[:, :rank]
-        error = residual_norm(op, u, s[:rank], vh[:rank], rng, CHECK_ITERATIONS)
+        u, s, vh = _truncated(basis, rank)
+        error = residual_norm(op, u, s, vh, rng, CHECK_ITERATIONS)
         if error <= target:
-            return _canonical(u, s[:rank], vh[:rank])
-    return _canonical(q @ u_b[:, :rank], s[:rank], vh[:rank])
+            return _canonical(u, s, vh)
+    return _canonical(*_truncated(basis, rank))
+
+
+def _singular_values(basis, tol):
+    """Singular values of B for the rank decision.
+
+    From the eigenvalues of the Gram matrix ``B B^H`` the basis keeps (no
+    pass over B) when `tol` is at least `GRAM_MIN_TOL`: squaring leaves the
+    values near the threshold ``tol s_1`` with relative error about
+    ``eps / tol^2``, 1e-4 at worst. Below that, from an SVD of B.
+    """
+    if tol >= GRAM_MIN_TOL:
+        return basis.ritz_values(basis.width)
+    return np.linalg.svd(check_products_finite(basis.qb()[1]), compute_uv=False)
+
+
+def _settled(s, previous, rank):
+    """Whether the singular value at the candidate's boundary has converged.
+
+    The values of B only grow with the basis (interlacing); an a posteriori
+    check before the one at the boundary, ``s_rank``, stops moving would
+    fail and waste its products.
+    """
+    j = min(rank, previous.size) - 1
+    return (s[j] - previous[j]) <= RITZ_RTOL * s[j]
+
+
+def _truncated(basis, rank):
+    from lowrank._rangefinder import svd_of_qb
+
+    q, b = basis.qb()
+    return svd_of_qb(q, check_products_finite(b), rank, gram=basis.gram)
 
 
 def _canonical(u, s, vh):
