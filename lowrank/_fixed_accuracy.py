@@ -13,7 +13,8 @@ so stopping on it would return ranks many times too large. Instead:
    ``tol s_1(B) / SAFETY``. No smaller rank can pass, because the error of
    the rank-r truncation is at least ``s_{r+1}(B)`` (``Q^H`` of the error
    is ``B - B_r``), and ``s_1(B) <= ||A||_2`` makes the target conservative;
-3. once the basis holds a margin of extra directions beyond the candidate,
+3. once the basis holds a margin of extra directions beyond the candidate
+   and the singular value at the candidate's boundary has settled,
    estimate the candidate's true spectral error a posteriori (block power
    iteration on the implicit residual, `_error_estimate.residual_norm`) and
    accept it if the estimate is within the target; otherwise grow further.

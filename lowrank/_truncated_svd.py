@@ -425,7 +425,8 @@ def truncated_svd(
     candidate rank r is the number of singular values of the projected
     matrix B above ``tol s_1(B) / 1.02``; no smaller rank can meet `tol`,
     since the error of a rank-r truncation is at least ``s_{r+1}(B)``. Once
-    the basis holds ``max(10, r/4)`` directions beyond r, the candidate's
+    the basis holds ``max(10, r/4)`` directions beyond r and ``s_r(B)``
+    has changed by at most 0.5% since the previous size, the candidate's
     spectral error is estimated by block power iteration on the implicit
     residual (:func:`estimate_spectral_error`, accurate to about 1%), and
     accepted if within ``tol s_1(B) <= tol ||A||_2``; otherwise the basis
