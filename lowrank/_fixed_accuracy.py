@@ -132,7 +132,7 @@ def _truncated(basis, rank):
     from lowrank._rangefinder import svd_of_qb
 
     q, b = basis.qb()
-    return svd_of_qb(q, check_products_finite(b), rank, gram=basis.gram)
+    return svd_of_qb(q, check_products_finite(b), rank)
 
 
 def _canonical(u, s, vh):

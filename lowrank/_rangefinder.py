@@ -31,7 +31,6 @@ import scipy.sparse.linalg
 from lowrank._linear_map import as_linear_map, check_products_finite
 from lowrank._results import QBResult, SVDResult
 from lowrank._svd import QR_ROUTE_ASPECT, QR_ROUTE_MIN_SIZE, canonical_signs, thin_svd
-from lowrank._tallskinny import tall_qr_implicit
 from lowrank._test_matrix import random_test_matrix
 from lowrank._validation import (
     check_k_or_tol,
@@ -226,14 +225,11 @@ def svd_from_plan(plan):
     return svd_of_qb(q_mat, b, plan.k)
 
 
-def svd_of_qb(q_mat, b, k, *, gram=None):
-    """Truncated SVD ``(U, S, Vh)`` of ``Q B`` with k triplets, canonical signs.
-
-    `gram` may pass in ``B B^H`` when the caller already has it.
-    """
+def svd_of_qb(q_mat, b, k):
+    """Truncated SVD ``(U, S, Vh)`` of ``Q B`` with k triplets, canonical signs."""
     width, n = b.shape
     if width and n >= QR_ROUTE_ASPECT * width and width * n >= QR_ROUTE_MIN_SIZE:
-        u_b, s, vh = _svd_wide(b, k, gram)
+        u_b, s, vh = _svd_wide(b, k)
     else:
         u_b, s, vh = thin_svd(b)
         u_b, vh = u_b[:, :k], vh[:k]
@@ -242,17 +238,19 @@ def svd_of_qb(q_mat, b, k, *, gram=None):
     return SVDResult(u, s[:k], vh)
 
 
-def _svd_wide(b, k, gram):
+def _svd_wide(b, k):
     """``(U_B[:, :k], S, Vh[:k])`` of a wide B through a CholeskyQR of ``B^H``.
 
     ``B^H = Q_B R`` and ``R = U_R S W^H`` give ``B = W S (Q_B U_R)^H``, so
     only k columns of ``Q_B U_R`` are formed (gesdd on a 240 x 3000 B took
-    0.44 s here; this route a few tens of ms).
+    0.44 s here; this route a few tens of ms). numpy's LAPACK throughout,
+    like the rest of the pipeline (see `_block_krylov._cholqr_pass`).
     """
-    q_prev, r_last, r, _ = tall_qr_implicit(b.conj().T, g=gram)
+    from lowrank._block_krylov import orthonormalize
+
+    q_b, r = orthonormalize(b.conj().T)
     u_r, s, w_h = np.linalg.svd(r)
-    small = scipy.linalg.solve_triangular(r_last, u_r[:, :k], check_finite=False)
-    return w_h[:k].conj().T, s, (q_prev @ small).conj().T
+    return w_h[:k].conj().T, s, (q_b @ u_r[:, :k]).conj().T
 
 
 # --------------------------------------------------------------------------

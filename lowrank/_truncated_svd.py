@@ -307,7 +307,7 @@ def _block_krylov_converged(op, block, options):
                 break
         previous = ritz
     q_mat, b = basis.qb()
-    return svd_of_qb(q_mat, b, options.k, gram=basis.gram)
+    return svd_of_qb(q_mat, b, options.k)
 
 
 #: method name -> f(op, options) -> SVDResult
