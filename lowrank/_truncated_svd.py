@@ -97,7 +97,7 @@ def choose_truncated_svd_method(shape, k=None, *, tol=None, kind="dense"):
        block Krylov basis (4 blocks of ``k + 10`` columns) would span at
        least half of it;
     2. otherwise ``"lanczos"`` (PROPACK) for a sparse matrix and a rank
-       `k`: its single-vector products are cheap there, and it was 3x
+       `k`: its single-vector products are cheap there, and it was 2x
        faster than block Krylov on a 20000 x 5000 matrix with density 1e-3
        (whose growing dense basis costs more than the products);
     3. ``"block_krylov"`` for everything else (arrays, LinearOperators, and
