@@ -24,10 +24,10 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg
 
+from lowrank._block_krylov import orthonormalize
 from lowrank._linear_map import DenseMap, OperatorMap, SparseMap, as_linear_map
 from lowrank._rangefinder import SKETCHES, _initial_sample
 from lowrank._results import IDResult
-from lowrank._tallskinny import tall_qr_chain
 from lowrank._validation import (
     check_k_or_tol,
     check_method,
@@ -115,14 +115,15 @@ def _coefficients(r, perm, k, rtol):
 def _orthonormal(x):
     """Orthonormal basis of range(x), for the products of the sketch.
 
-    Tall x goes through the CholeskyQR2 -> shifted CholeskyQR3 ->
-    Householder chain of `lowrank._tallskinny` (level-3 BLAS; LAPACK's
-    Householder QR of a 2000 x 60 block measured 15-60x slower on two
-    shared cores); a wide one, which only a tiny A produces, through
-    Householder QR.
+    Tall x goes through the numpy-only CholeskyQR2 of
+    `lowrank._block_krylov.orthonormalize` (level-3 BLAS, Householder as
+    the fallback; LAPACK's Householder QR of a 2000 x 60 block measured
+    15-60x slower on two shared cores, and numpy's LAPACK keeps one
+    OpenBLAS pool busy, see docs/design.md); a wide one, which only a tiny
+    A produces, through Householder QR.
     """
     if x.shape[0] >= x.shape[1]:
-        return tall_qr_chain(x)[0]
+        return orthonormalize(x)[0]
     return np.linalg.qr(x, mode="reduced")[0]
 
 
