@@ -151,3 +151,15 @@ def check_close_to_svd_pinv(a, x, rank, constant):
     kappa = s[0] / s[rank - 1]
     err = np.linalg.norm(x - x_ref) / np.linalg.norm(x_ref)
     assert err <= 2 * constant * max(a.shape) * eps(a.dtype) * kappa
+
+
+def nan_operator(m, n):
+    """An m x n LinearOperator whose every product is NaN (a broken operator)."""
+    import scipy.sparse.linalg
+
+    return scipy.sparse.linalg.LinearOperator(
+        (m, n),
+        matvec=lambda x: np.full(m, np.nan),
+        rmatvec=lambda y: np.full(n, np.nan),
+        dtype=np.float64,
+    )

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from lowrank import CURResult, cur
 from lowrank._cur import MIDDLES, SELECTIONS, _deim
-from tests.helpers import eps, random_matrix
+from tests.helpers import eps, nan_operator, random_matrix
 from tests.strategies import haar
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
@@ -345,11 +345,6 @@ def test_norm_needs_entries():
 
 
 def test_operator_returning_nan():
-    op = scipy.sparse.linalg.LinearOperator(
-        (30, 20),
-        matvec=lambda x: np.full(30, np.nan),
-        rmatvec=lambda y: np.full(20, np.nan),
-        dtype=np.float64,
-    )
+    op = nan_operator(30, 20)
     with pytest.raises(ValueError, match="non-finite"):
         cur(op, 3, select="uniform", rng=0)

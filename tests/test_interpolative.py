@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lowrank import IDResult, choose_interpolative_method, interpolative
-from tests.helpers import eps, random_matrix
+from tests.helpers import eps, nan_operator, random_matrix
 from tests.strategies import haar, with_layout
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
@@ -415,12 +415,7 @@ def test_non_finite_input(check_finite, bad):
 
 
 def test_operator_returning_nan():
-    op = scipy.sparse.linalg.LinearOperator(
-        (40, 30),
-        matvec=lambda x: np.full(40, np.nan),
-        rmatvec=lambda y: np.full(30, np.nan),
-        dtype=np.float64,
-    )
+    op = nan_operator(40, 30)
     with pytest.raises(ValueError, match="non-finite"):
         interpolative(op, 3, rng=0)
 

@@ -14,7 +14,7 @@ from lowrank._rangefinder import (
     randomized_svd,
     rangefinder,
 )
-from tests.helpers import eps
+from tests.helpers import eps, nan_operator
 
 DECAYS = {
     "fast": lambda n: 0.5 ** np.arange(n),
@@ -294,13 +294,7 @@ def test_linear_operator_never_densified(dtype, sketch):
 
 
 def test_linear_operator_nonfinite_products():
-    a = np.ones((30, 20))
-    op = scipy.sparse.linalg.LinearOperator(
-        a.shape,
-        matvec=lambda x: np.full(30, np.nan),
-        rmatvec=lambda x: np.full(20, np.nan),
-        dtype=np.float64,
-    )
+    op = nan_operator(30, 20)
     with pytest.raises(ValueError, match="non-finite"):
         randomized_svd(op, 3, rng=0)
 

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 import scipy.sparse
 import scipy.sparse.linalg
-from helpers import eps
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import haar
 
 import lowrank
 from lowrank import choose_truncated_svd_method, qb, rangefinder, truncated_svd
 from lowrank._truncated_svd import TRUNCATED_SVD_METHODS
+from tests.helpers import eps, nan_operator
+from tests.strategies import haar
 
 METHODS = list(TRUNCATED_SVD_METHODS)
 
@@ -217,12 +217,7 @@ def test_linear_operator_rejected_by_dense():
 
 
 def test_linear_operator_nonfinite_products():
-    op = scipy.sparse.linalg.LinearOperator(
-        (40, 30),
-        matvec=lambda x: np.full(40, np.nan),
-        rmatvec=lambda y: np.full(30, np.nan),
-        dtype=np.float64,
-    )
+    op = nan_operator(40, 30)
     for method in ["randomized", "block_krylov"]:
         with pytest.raises(ValueError, match="non-finite"):
             truncated_svd(op, 3, method=method, rng=0)
