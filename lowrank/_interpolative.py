@@ -101,9 +101,9 @@ def _coefficients(r, perm, k, rtol):
     coef = np.zeros((k, n), dtype=r.dtype)
     coef[np.arange(k), perm[:k]] = 1
     if rank and k < n:
-        coef[:rank, perm[k:]] = scipy.linalg.solve_triangular(
-            r[:rank, :rank], r[:rank, k:], check_finite=False
-        )
+        # numpy's LU solve rather than scipy's trsm: one OpenBLAS pool for
+        # the whole call (see docs/design.md); backward stable all the same
+        coef[:rank, perm[k:]] = np.linalg.solve(r[:rank, :rank], r[:rank, k:])
     return coef
 
 
