@@ -79,6 +79,45 @@ def _pivoted_qr(y, *, overwrite):
     return r, perm.astype(np.intp, copy=False)
 
 
+#: Sketches with at most this many rows get their pivoted QR from
+#: `_pivoted_qr_short`: on a 60 x 2000 sketch, scipy's geqp3 (BLAS-2 calls
+#: in scipy's OpenBLAS pool while numpy's spins, see docs/design.md) took
+#: 5 to 60 ms from run to run, the numpy loop a steady few ms.
+SHORT_SKETCH_ROWS = 128
+
+
+def _pivoted_qr_short(y):
+    """``(R, perm)`` of ``Y P = Q R`` for a short, wide Y, in numpy.
+
+    Householder QR with column pivoting (Businger & Golub 1965): at each
+    step the column of largest remaining norm comes next. The trailing norms
+    are recomputed, not downdated: with few rows that costs what the update
+    does and avoids the cancellation LAPACK's downdating must guard against.
+    Ties go to the first column, as in LAPACK.
+    """
+    r = np.array(y, copy=True)
+    rows, n = r.shape
+    perm = np.arange(n)
+    for j in range(min(rows, n)):
+        trailing = r[j:, j:]
+        p = j + int(np.argmax(np.einsum("ij,ij->j", trailing.conj(), trailing).real))
+        if p != j:
+            r[:, [j, p]] = r[:, [p, j]]
+            perm[[j, p]] = perm[[p, j]]
+        x = r[j:, j]
+        alpha = np.linalg.norm(x)
+        if alpha == 0:
+            break  # the rest of Y is zero
+        phase = x[0] / abs(x[0]) if x[0] != 0 else 1.0
+        v = x.copy()
+        v[0] += phase * alpha
+        v /= np.linalg.norm(v)
+        block = r[j:, j:]
+        block -= 2.0 * np.outer(v, v.conj() @ block)
+        r[j + 1 :, j] = 0
+    return np.triu(r[: min(rows, n)]), perm
+
+
 def _rank_for_tol(diag, tol):
     """Number of leading ``|R_jj| > tol * |R_00|`` (0 for a zero matrix)."""
     if diag.size == 0 or diag[0] == 0:
@@ -204,7 +243,10 @@ def _id_randomized(op, k, tol, options):
             r, perm = _pivoted_qr(op.a, overwrite=False)
         else:
             y = _dense_matrix(op) if exact else _sketch(op, width, options)
-            r, perm = _pivoted_qr(y, overwrite=True)
+            if y.shape[0] <= SHORT_SKETCH_ROWS:
+                r, perm = _pivoted_qr_short(y)
+            else:
+                r, perm = _pivoted_qr(y, overwrite=True)
         rank = k if k is not None else _rank_for_tol(np.abs(np.diagonal(r)), tol)
         # With tol, a rank that reaches into the last `oversample` rows of the
         # sketch may be the sketch's limit rather than A's: sample again.

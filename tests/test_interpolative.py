@@ -428,3 +428,33 @@ def test_operator_returning_nan():
 def test_cpqr_needs_dense(a):
     with pytest.raises(TypeError, match="method='cpqr' needs a dense array"):
         interpolative(a, 3, method="cpqr")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
+@pytest.mark.parametrize("shape", [(60, 500), (20, 20), (5, 40)])
+def test_short_pivoted_qr_matches_lapack(dtype, shape):
+    """The numpy pivoted QR of short sketches agrees with geqp3."""
+    from lowrank._interpolative import _pivoted_qr_short
+
+    rng = np.random.default_rng(3)
+    m, n = shape
+    y = rng.standard_normal(shape) * np.logspace(0, -4, n)
+    if np.dtype(dtype).kind == "c":
+        y = y + 1j * rng.standard_normal(shape) * np.logspace(0, -4, n)
+    y = y.astype(dtype)
+    r, perm = _pivoted_qr_short(y)
+    _, r_ref, perm_ref = scipy.linalg.qr(y, pivoting=True, mode="economic")
+    steps = min(m, n)
+    assert r.shape == (steps, n)
+    assert np.array_equal(perm[: steps // 2], perm_ref[: steps // 2])
+    assert np.allclose(np.triu(r), r)
+    # R is a QR factor of Y P: R^H R = (Y P)^H (Y P)
+    yp = y[:, perm].astype(np.complex128)
+    gram = r.conj().T.astype(np.complex128) @ r
+    tol = 100 * eps(dtype) * np.linalg.norm(y) ** 2
+    assert np.linalg.norm(gram - yp.conj().T @ yp) <= tol
+    diag = np.abs(np.diagonal(r))
+    assert np.all(np.diff(diag) <= 10 * eps(dtype) * diag[0])
+    half = steps // 2
+    ref = np.abs(np.diagonal(r_ref))[:half]
+    assert np.allclose(diag[:half], ref, rtol=1e-3, atol=100 * eps(dtype) * ref[0])
