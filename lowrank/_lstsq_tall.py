@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 import scipy.linalg
 
+from lowrank._blas import matmul, svd_small
 from lowrank._kernels._rules import use_residual_kernel
 from lowrank._lstsq_direct import Solution, lstsq_svd, one_at_a_time, spectral_solve
 from lowrank._tallskinny import cholqr2_threshold, gram, tall_qr_implicit
@@ -197,17 +198,19 @@ def _qr_route(a, b, g, atol, rtol, damp, start="scholqr3"):
     if m >= n:
         q_prev, r_last, r, _ = tall_qr_implicit(a, start, g=g)
         # Q^H b = r_last^{-H} q_prev^H b
+        # q_prev^H b = conj(q_prev^T conj(b)); all products on scipy's BLAS,
+        # like the QR (see lowrank._blas).
         qhb = scipy.linalg.solve_triangular(
-            r_last, _conj_t(q_prev) @ b, trans="C", check_finite=False
+            r_last, matmul(q_prev.T, b.conj()).conj(), trans="C", check_finite=False
         )
-        u, s, vh = np.linalg.svd(r)
+        u, s, vh = svd_small(r)
         return spectral_solve(u, s, vh, qhb, atol, rtol, damp)
     # Wide: A^H = Q R, R = U S V^H, so A = V S U^H Q^H and A^+ b = Q U f(S) V^H b.
     q_prev, r_last, r, _ = tall_qr_implicit(_conj_t(a), start, g=g)
-    u, s, vh = np.linalg.svd(r)
+    u, s, vh = svd_small(r)
     w, rank = spectral_solve(_conj_t(vh), s, _conj_t(u), b, atol, rtol, damp)
     w = scipy.linalg.solve_triangular(r_last, w, check_finite=False)
-    return q_prev @ w, rank
+    return matmul(q_prev, w), rank
 
 
 def _solution(x, rank, steps, converged, residuals=None):

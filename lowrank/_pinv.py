@@ -7,6 +7,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg
 
+from lowrank._blas import matmul, svd_small
 from lowrank._cod import pinv_cod
 from lowrank._newton import pinv_newton
 from lowrank._results import PinvResult
@@ -136,17 +137,19 @@ def _pinv_cholqr_tall(a, atol, rtol, damp):
     A^+ = (V f(S) U^H r_last^{-H}) q_prev^H: one product over the tall matrix.
     """
     q_prev, r_last, r, _ = tall_qr_implicit(a)
-    u, s, vh = np.linalg.svd(r)
+    u, s, vh = svd_small(r)
     f, rank = _spectral_inverse(s, s, atol, rtol, damp)
     k = int(rank)
-    small = (_conj_transpose(vh[:k]) * f[:k]) @ _conj_transpose(u[:, :k])
+    small = matmul(_conj_transpose(vh[:k]) * f[:k], _conj_transpose(u[:, :k]))
     # small @ r_last^{-H} = (r_last^{-1} small^H)^H
     small = _conj_transpose(
         scipy.linalg.solve_triangular(
             r_last, _conj_transpose(small), check_finite=False
         )
     )
-    return small @ _conj_transpose(q_prev), rank
+    # X = small q_prev^H = conj(conj(small) q_prev^T); q_prev^T is a view.
+    # All on scipy's BLAS, like the QR before it (see lowrank._blas).
+    return matmul(small.conj(), q_prev.T).conj(), rank
 
 
 def _pinv_cholqr(a, atol, rtol, options):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
+from lowrank._blas import matmul, svd_small
 from lowrank._kernels._rules import use_small_svd
 from lowrank._results import SVDResult
 from lowrank._tallskinny import tall_qr_implicit
@@ -95,9 +96,10 @@ def _svd_tall_qr(a):
     ``q_prev @ (r_last^{-1} U_R)`` instead of a triangular solve plus a product.
     """
     q_prev, r_last, r, _ = tall_qr_implicit(a)
-    u_r, s, vh = np.linalg.svd(r)
+    u_r, s, vh = svd_small(r)
     small = scipy.linalg.solve_triangular(r_last, u_r, check_finite=False)
-    return q_prev @ small, s, vh
+    # scipy's BLAS, like the QR before it (see lowrank._blas).
+    return matmul(q_prev, small), s, vh
 
 
 def _conj_t(a):

@@ -14,6 +14,7 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import get_blas_funcs, get_lapack_funcs
 
+from lowrank._blas import matmul
 from lowrank._kernels._rules import use_gram_kernel
 from lowrank._results import QRResult
 from lowrank._validation import as_matrix_stack, check_method
@@ -128,9 +129,9 @@ def _further_passes(q, r, passes):
             r_last = _cholesky_upper(g)
             if not np.all(np.isfinite(r_last)):
                 raise CholeskyBreakdown
-            return q, r_last, r_last @ r
+            return q, r_last, matmul(r_last, r)
         q, r_next = _cholqr_pass(q, g, overwrite_a=True)
-        r = r_next @ r
+        r = matmul(r_next, r)
     raise ValueError("passes must be >= 1")
 
 
