@@ -9,7 +9,9 @@ from lowrank._cur import cur
 from lowrank._diagnostics import moore_penrose_residuals
 from lowrank._error_estimate import estimate_spectral_error
 from lowrank._interpolative import choose_interpolative_method, interpolative
+from lowrank._lora import lora_ga_init, lora_pro_gradients
 from lowrank._lstsq import choose_lstsq_method, lstsq
+from lowrank._monarch import monarch
 from lowrank._nystrom import nystrom
 from lowrank._pinv import choose_pinv_method, pinv
 from lowrank._rangefinder import qb, randomized_svd, rangefinder
@@ -17,7 +19,10 @@ from lowrank._results import (
     CRResult,
     CURResult,
     IDResult,
+    LoRAGAResult,
+    LoRAProResult,
     LstsqResult,
+    MonarchResult,
     MoorePenroseResiduals,
     NystromResult,
     PinvResult,
@@ -35,7 +40,10 @@ __all__ = [
     "CRResult",
     "CURResult",
     "IDResult",
+    "LoRAGAResult",
+    "LoRAProResult",
     "LstsqResult",
+    "MonarchResult",
     "MoorePenroseResiduals",
     "NystromResult",
     "PinvResult",
@@ -52,7 +60,10 @@ __all__ = [
     "estimate_spectral_error",
     "exceptions",
     "interpolative",
+    "lora_ga_init",
+    "lora_pro_gradients",
     "lstsq",
+    "monarch",
     "moore_penrose_residuals",
     "nystrom",
     "pinv",

@@ -3,8 +3,13 @@
 They are :class:`typing.NamedTuple` subclasses, so they unpack like the tuples
 numpy and scipy return (``X, rank = pinv(a, return_rank=True)``) and also give
 each part a name.
+
+The exception is :class:`MonarchResult`, a structured matrix with methods
+(``@``, ``to_dense``): a frozen dataclass, since a tuple of its factors would
+be taken for an array by numpy.
 """
 
+import dataclasses
 from typing import NamedTuple
 
 import numpy as np
@@ -13,7 +18,11 @@ __all__ = [
     "CRResult",
     "CURResult",
     "IDResult",
+    "IllPosedProblem",
+    "LoRAGAResult",
+    "LoRAProResult",
     "LstsqResult",
+    "MonarchResult",
     "MoorePenroseResiduals",
     "NystromResult",
     "PinvResult",
@@ -201,6 +210,179 @@ class NystromResult(NamedTuple):
     eigenvectors: np.ndarray
 
 
+class LoRAGAResult(NamedTuple):
+    """Result of :func:`lowrank.lora_ga_init`: LoRA factors ``A0`` and ``B0``.
+
+    Attributes
+    ----------
+    A : ndarray, shape (N, r)
+        ``U[:, :r]``: the r leading left singular vectors of the gradient G
+        (orthonormal columns), in the dtype of G.
+    B : ndarray, shape (r, M)
+        ``Vh[r:2r, :]``: the next r right singular vectors, as rows
+        (orthonormal rows).
+    """
+
+    A: np.ndarray
+    B: np.ndarray
+
+
+class LoRAProResult(NamedTuple):
+    """Result of :func:`lowrank.lora_pro_gradients`.
+
+    Attributes
+    ----------
+    H_A : ndarray, shape (N, r)
+        The gradient to use for the factor A (N x r).
+    H_B : ndarray, shape (r, M)
+        The gradient to use for the factor B (r x M). ``H_A @ B + A @ H_B``
+        is the best approximation (Frobenius norm) of the full gradient G
+        that a change of the two factors can make to first order.
+    """
+
+    H_A: np.ndarray
+    H_B: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class MonarchResult:
+    """A Monarch matrix ``M = P^T L P R``: result of :func:`lowrank.monarch`.
+
+    With ``N = b c`` (``b`` = :attr:`nblocks`):
+
+    * ``R = blockdiag(R[0], ..., R[b-1])``: b blocks of size c x c;
+    * ``L = blockdiag(L[0], ..., L[c-1])``: c blocks of size b x b;
+    * ``P``: the permutation matrix with ``(P x)[i] = x[perm[i]]``, that is
+      ``P x = x.reshape(b, c).T.reshape(N)`` (reshape, transpose, flatten).
+      ``P^T x = x.reshape(c, b).T.reshape(N)`` undoes it.
+
+    Entrywise, ``M[i1 c + i2, j1 c + j2] = L[i2, i1, j1] * R[j1, i2, j2]``.
+    For ``b = c = sqrt(N)``, P is symmetric and ``M = P L P R``.
+
+    The object acts as the matrix: ``M @ x`` (``x`` of shape (N,) or
+    (N, K)) and ``x @ M`` (``x`` of shape (N,) or (K, N)) cost
+    ``N (b + c)`` multiply-adds per vector, ``2 N^1.5`` for ``b = sqrt(N)``
+    (a dense product costs ``N^2``).
+
+    Attributes
+    ----------
+    L : ndarray, shape (c, b, b)
+        The diagonal blocks of the left factor.
+    R : ndarray, shape (b, c, c)
+        The diagonal blocks of the right factor.
+    perm : ndarray of intp, shape (N,)
+        The permutation P as an index array: ``P x = x[perm]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowrank import monarch
+    >>> m = monarch(np.eye(16))          # the identity is a Monarch matrix
+    >>> m
+    MonarchResult(shape=(16, 16), nblocks=4, L=(4, 4, 4), R=(4, 4, 4), dtype=float64)
+    >>> bool(np.allclose(m.to_dense(), np.eye(16)))
+    True
+    >>> x = np.arange(16.0)
+    >>> bool(np.allclose(m @ x, x) and np.allclose(x @ m, x))
+    True
+    >>> m.parameters
+    128
+    """
+
+    L: np.ndarray
+    R: np.ndarray
+    perm: np.ndarray
+
+    # numpy arrays defer ``x @ M`` (and every ufunc) to this class.
+    __array_ufunc__ = None
+
+    @property
+    def shape(self):
+        """``(N, N)``."""
+        n = self.perm.shape[0]
+        return (n, n)
+
+    @property
+    def dtype(self):
+        """The dtype of the factors."""
+        return self.L.dtype
+
+    @property
+    def nblocks(self):
+        """``b``, the number of diagonal blocks of R (c x c each)."""
+        return self.R.shape[0]
+
+    @property
+    def parameters(self):
+        """Number of stored values, ``c b^2 + b c^2 = N (b + c)``."""
+        return self.L.size + self.R.size
+
+    def _operand(self, x, side):
+        x = np.asarray(x)
+        if x.dtype.kind not in "biufc":
+            raise TypeError(f"`x` must be an array of numbers, got dtype {x.dtype}")
+        n = self.shape[0]
+        axis = 0 if side == "right" else -1
+        if x.ndim not in (1, 2) or x.shape[axis] != n:
+            need = "(N,) or (N, K)" if side == "right" else "(N,) or (K, N)"
+            raise ValueError(
+                f"`x` must have shape {need} with N = {n} for this {n} x {n} "
+                f"Monarch matrix, got shape {x.shape}"
+            )
+        return x.astype(np.result_type(self.dtype, x.dtype), copy=False)
+
+    def matvec(self, x):
+        """``M @ x`` for ``x`` of shape (N,) or (N, K), in ``N (b + c) K`` flops."""
+        x = self._operand(x, "right")
+        c, b, _ = self.L.shape
+        y = np.matmul(self.R, x.reshape(b, c, -1))  # y[j1] = R[j1] x[j1]
+        z = np.matmul(self.L, y.transpose(1, 0, 2))  # z[i2] = L[i2] (P y)[i2]
+        return z.transpose(1, 0, 2).reshape(x.shape)  # P^T z
+
+    def rmatvec(self, x):
+        """``M^H @ x`` (conjugate transpose) for ``x`` of shape (N,) or (N, K)."""
+        x = self._operand(x, "right")
+        c, b, _ = self.L.shape
+        y = x.reshape(b, c, -1).transpose(1, 0, 2)  # P x
+        z = np.matmul(self.L.conj().transpose(0, 2, 1), y)
+        w = np.matmul(self.R.conj().transpose(0, 2, 1), z.transpose(1, 0, 2))
+        return w.reshape(x.shape)
+
+    def __matmul__(self, x):
+        if isinstance(x, MonarchResult):
+            return NotImplemented
+        return self.matvec(x)
+
+    def __rmatmul__(self, x):
+        # x M = (M^H x^H)^H
+        x = self._operand(x, "left")
+        return self.rmatvec(x.T.conj()).conj().T
+
+    def to_dense(self):
+        """The N x N matrix ``P^T L P R`` as an ndarray."""
+        n = self.shape[0]
+        return np.einsum("kab,bkc->akbc", self.L, self.R).reshape(n, n)
+
+    def aslinearoperator(self):
+        """The matrix as a :class:`scipy.sparse.linalg.LinearOperator`."""
+        from scipy.sparse.linalg import LinearOperator
+
+        return LinearOperator(
+            self.shape,
+            matvec=self.matvec,
+            rmatvec=self.rmatvec,
+            matmat=self.matvec,
+            rmatmat=self.rmatvec,
+            dtype=self.dtype,
+        )
+
+    def __repr__(self):
+        return (
+            f"MonarchResult(shape={self.shape}, nblocks={self.nblocks}, "
+            f"L={self.L.shape}, R={self.R.shape}, dtype={self.dtype})"
+        )
+
+
 class CURResult(NamedTuple):
     """Result of :func:`lowrank.cur`: ``A ≈ C @ U @ R``.
 
@@ -244,3 +426,24 @@ class IDResult(NamedTuple):
 
     idx: np.ndarray
     coef: np.ndarray
+
+
+class IllPosedProblem(NamedTuple):
+    """A discrete ill-posed problem ``A x = b`` with its exact solution.
+
+    Returned by :func:`lowrank.datasets.shaw`; the order of the fields is
+    that of Hansen's Regularization Tools (``[A, b, x] = shaw(n)``).
+
+    Attributes
+    ----------
+    A : ndarray, shape (N, N)
+        The discretised integral operator.
+    b : ndarray, shape (N,)
+        The exact right-hand side, ``A @ x``.
+    x : ndarray, shape (N,)
+        The true solution.
+    """
+
+    A: np.ndarray
+    b: np.ndarray
+    x: np.ndarray
