@@ -52,7 +52,10 @@ def _write_api_page():
         "Results\n-------\n\n"
         f"{table(classes)}\n"
         "Warnings and errors\n-------------------\n\n"
-        ".. automodule:: lowrank.exceptions\n   :members:\n   :show-inheritance:\n"
+        ".. automodule:: lowrank.exceptions\n   :members:\n   :show-inheritance:\n\n"
+        "Test matrices\n-------------\n\n"
+        ".. automodule:: lowrank.datasets\n\n.. currentmodule:: lowrank.datasets\n\n"
+        f"{table(lowrank.datasets.__all__)}"
     )
     path = pathlib.Path(__file__).with_name("api.rst")
     if not path.exists() or path.read_text() != text:

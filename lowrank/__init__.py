@@ -1,10 +1,11 @@
 """lowrank: pseudo-inverses, least squares and low-rank approximation.
 
 Built on numpy, scipy and numba. The public API is the names in ``__all__``;
-warnings and errors live in :mod:`lowrank.exceptions`.
+warnings and errors live in :mod:`lowrank.exceptions`, test matrices in
+:mod:`lowrank.datasets`.
 """
 
-from lowrank import exceptions
+from lowrank import datasets, exceptions
 from lowrank._cur import cur
 from lowrank._diagnostics import moore_penrose_residuals
 from lowrank._error_estimate import estimate_spectral_error
@@ -57,6 +58,7 @@ __all__ = [
     "choose_svd_method",
     "choose_truncated_svd_method",
     "cur",
+    "datasets",
     "estimate_spectral_error",
     "exceptions",
     "interpolative",

@@ -1,96 +1,109 @@
 """The ``lowrank`` command (also ``python -m lowrank``).
 
-For now it has one subcommand, ``demo`` (the default), which computes
-pseudo-inverses of built-in matrices and prints how well each meets the four
-Moore–Penrose conditions, next to numpy.linalg.pinv.
+Subcommands: ``demo`` (the default), ``compress``, ``pinv`` and ``info``;
+``lowrank COMMAND --help`` describes each. This module holds the argument
+parser and the entry point; the commands live in :mod:`lowrank._cli`.
+
+Results go to standard output; progress (when standard error is a terminal,
+or with ``--progress``) and errors go to standard error. A user error — a
+missing or unreadable file, a pickled ``.npy``, a wrong shape, a bad option
+— prints one line ``lowrank: error: ...`` and exits with status 1 (2 for
+bad options), never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-import time
+import textwrap
 
 import numpy as np
-import scipy.linalg
 
 import lowrank
+from lowrank._cli.approximation import METHODS
+from lowrank._cli.console import CommandError, Console, one_line
+from lowrank._cli.io import INPUT_SUFFIXES
+
+__all__ = ["build_parser", "main"]
+
+_INPUTS = ", ".join(INPUT_SUFFIXES)
+_PINV_METHODS = ("auto", "svd", "cholqr", "qr", "eigh", "newton")
 
 
-def _demo_matrices(rng):
-    """(description, matrix) pairs that show the typical cases."""
-    tall = rng.standard_normal((5000, 50))
-    low_rank = rng.standard_normal((300, 20)) @ rng.standard_normal((20, 200))
-    complex_wide = rng.standard_normal((40, 400)) + 1j * rng.standard_normal((40, 400))
-    stack = rng.standard_normal((20000, 6, 4))
-    return [
-        ("tall data matrix, Gaussian", tall),
-        ("rank 20 product, 300 x 200", low_rank),
-        ("Hilbert 12 x 12 (cond 1.8e16)", scipy.linalg.hilbert(12)),
-        ("wide complex, 40 x 400", complex_wide),
-        ("stack of 20000 6 x 4 matrices", stack),
-    ]
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``lowrank: error: ... (see ... --help)``."""
 
-
-def _timed(function, *args, **kwargs):
-    start = time.perf_counter()
-    result = function(*args, **kwargs)
-    return result, time.perf_counter() - start
-
-
-def _shape(a):
-    return " x ".join(str(d) for d in a.shape)
-
-
-def run_demo(out=None):
-    """Print the pseudo-inverse demo table to `out` (default: standard output)."""
-    out = sys.stdout if out is None else out
-    rng = np.random.default_rng(2026)
-    print(
-        f"lowrank {lowrank.__version__}: Moore–Penrose pseudo-inverses "
-        f"(numpy {np.__version__}, scipy {scipy.__version__})\n",
-        file=out,
-    )
-    print(
-        "Relative residuals (Frobenius; the largest over a stack) of "
-        "X = lowrank.pinv(A):\n"
-        "  AXA-A = ||AXA - A||/||A||, XAX-X = ||XAX - X||/||X||,\n"
-        "  AX sym = ||(AX)^H - AX||/||AX||, XA sym = ||(XA)^H - XA||/||XA||\n",
-        file=out,
-    )
-    header = (
-        f"{'matrix':32} {'shape':>14} {'rank':>5} {'AXA-A':>9} {'XAX-X':>9} "
-        f"{'AX sym':>9} {'XA sym':>9} {'lowrank':>9} {'numpy':>9}"
-    )
-    print(header, file=out)
-    print("-" * len(header), file=out)
-    for description, a in _demo_matrices(rng):
-        (x, rank), seconds = _timed(lowrank.pinv, a, return_rank=True)
-        _, numpy_seconds = _timed(np.linalg.pinv, a)
-        residuals = lowrank.moore_penrose_residuals(a, x)
-        worst = [float(np.max(r)) for r in residuals]
-        rank_text = str(rank) if np.ndim(rank) == 0 else f"<={int(np.max(rank))}"
-        print(
-            f"{description:32} {_shape(a):>14} {rank_text:>5} "
-            + " ".join(f"{r:9.1e}" for r in worst)
-            + f" {seconds * 1e3:7.1f}ms {numpy_seconds * 1e3:7.1f}ms",
-            file=out,
+    def error(self, message):
+        self.exit(
+            2, f"lowrank: error: {one_line(message)} (see '{self.prog} --help')\n"
         )
-    hilbert_rank = lowrank.pinv(scipy.linalg.hilbert(12), return_rank=True).rank
-    print(
-        f"\nThe Hilbert matrix has numerical rank {hilbert_rank} of 12 at the "
-        "default cutoff s_i > max(M, N) * eps * s_max:\nits smallest singular "
-        "values are below rounding level and are not inverted. The residuals\n"
-        "grow like max(M, N) * eps * kappa, kappa = s_1 / s_rank (see the "
-        "docstring of lowrank.pinv).",
-        file=out,
+
+
+def _wrap(text):
+    """A description paragraph wrapped for the raw help formatter."""
+    return textwrap.fill(text, width=79)
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer, got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must satisfy 0 < EPS < 1, got {text}")
+    return value
+
+
+def _nonnegative(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0.0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be finite and >= 0, got {text}")
+    return value
+
+
+def _common():
+    """Options every subcommand takes."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=(
+            "report the steps of long work on stderr "
+            "(default: when stderr is a terminal)"
+        ),
+    )
+    return common
+
+
+def _input(parser):
+    parser.add_argument("input", metavar="INPUT", help=f"matrix file ({_INPUTS})")
+    parser.add_argument(
+        "--key", help="the array to use from a .npz file holding several"
     )
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    """The argument parser of the ``lowrank`` command."""
+    parser = _Parser(
         prog="lowrank",
-        description=(
+        description=_wrap(
             "Pseudo-inverses, least squares and low-rank approximation. "
             "Run without arguments for a demo."
         ),
@@ -99,20 +112,167 @@ def build_parser():
         "--version", action="version", version=f"lowrank {lowrank.__version__}"
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser(
+    common = _common()
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    demo = commands.add_parser(
         "demo",
-        help="pseudo-inverses of built-in matrices and their Moore–Penrose residuals",
-        description=(
-            "Compute pseudo-inverses of built-in matrices and print their "
-            "Moore–Penrose residuals next to numpy.linalg.pinv's time."
+        parents=[common],
+        formatter_class=fmt,
+        help="regularised pseudo-inverses and low-rank compression on built-in data",
+        description=_wrap(
+            "Solve Shaw's ill-posed problem with noisy data by the naive, the "
+            "truncated and the damped pseudo-inverse; compress a Gaussian-kernel "
+            "matrix with truncated_svd, randomized_svd, interpolative and cur and "
+            "print a table; write a figure (lowrank-demo.png) of its spectrum "
+            "and the error against the rank (needs matplotlib)."
         ),
     )
+    demo.add_argument(
+        "--out",
+        metavar="DIR",
+        default=".",
+        help="directory for the figure (default: .)",
+    )
+    demo.add_argument(
+        "--no-plot", dest="plot", action="store_false", help="write no figure"
+    )
+    demo.add_argument(
+        "--quick", action="store_true", help="smaller matrices (a few seconds less)"
+    )
+    demo.add_argument(
+        "--seed", type=int, default=2026, help="random seed (default 2026)"
+    )
+
+    compress = commands.add_parser(
+        "compress",
+        parents=[common],
+        formatter_class=fmt,
+        help="low-rank approximation of a matrix or image file",
+        description=_wrap(
+            "Approximate INPUT by a low-rank matrix, at a rank (--rank) or an "
+            "accuracy (--tol: ||A - A_k||_2 <= EPS ||A||_2), and report the rank, "
+            "relative error, compression ratio and time. Sparse input (.mtx) stays "
+            "sparse."
+        ),
+        epilog=(
+            "methods: auto, dense, lanczos, randomized, block_krylov "
+            "(lowrank.truncated_svd; OUT holds U, S, Vh),\n"
+            "         id (lowrank.interpolative; OUT holds idx, coef: "
+            "A ~ A[:, idx] @ coef),\n"
+            "         cur (lowrank.cur, --rank only; OUT holds C, U, R, cols, rows)\n\n"
+            "example: lowrank compress photo.png --rank 30 --image photo-30.png"
+        ),
+    )
+    _input(compress)
+    target = compress.add_mutually_exclusive_group(required=True)
+    target.add_argument("--rank", type=_positive_int, metavar="K", help="target rank")
+    target.add_argument(
+        "--tol", type=_fraction, metavar="EPS", help="relative accuracy, 0 < EPS < 1"
+    )
+    compress.add_argument(
+        "--method", choices=METHODS, default="auto", help="(default: auto)"
+    )
+    compress.add_argument("-o", "--output", metavar="OUT.npz", help="save the factors")
+    compress.add_argument(
+        "--image",
+        metavar="FILE.png",
+        help="save the approximation as a grayscale image",
+    )
+    compress.add_argument(
+        "--plot", metavar="FILE.png", help="plot the singular values (needs matplotlib)"
+    )
+    compress.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    pinv = commands.add_parser(
+        "pinv",
+        parents=[common],
+        formatter_class=fmt,
+        help="Moore–Penrose pseudo-inverse of a matrix file",
+        description=_wrap(
+            "Compute the pseudo-inverse of INPUT (a matrix or, from .npy/.npz, a "
+            "stack of matrices) with lowrank.pinv and save it as .npy. Singular "
+            "values s_i <= atol + rtol * s_1 are treated as zero (defaults: atol 0, "
+            "rtol max(M, N) * eps)."
+        ),
+    )
+    _input(pinv)
+    pinv.add_argument(
+        "-o", "--output", metavar="OUT.npy", required=True, help="where to save it"
+    )
+    pinv.add_argument(
+        "--method", choices=_PINV_METHODS, default="auto", help="(default: auto)"
+    )
+    pinv.add_argument("--rtol", type=_nonnegative, help="relative cutoff")
+    pinv.add_argument("--atol", type=_nonnegative, help="absolute cutoff")
+    pinv.add_argument(
+        "--damp", type=_nonnegative, default=0.0, help="Tikhonov damping (default 0)"
+    )
+
+    info = commands.add_parser(
+        "info",
+        parents=[common],
+        formatter_class=fmt,
+        help="shape, norms, rank, condition and spectrum of a matrix file",
+        description=_wrap(
+            "Describe INPUT: shape, dtype, norms, numerical rank at the default "
+            "tolerance, condition number and a summary of the singular values "
+            "(all of them if the smaller side is at most 3000 and A has at most "
+            "2e7 entries, else the 100 largest)."
+        ),
+    )
+    _input(info)
+    info.add_argument(
+        "--plot", metavar="FILE.png", help="plot the singular values (needs matplotlib)"
+    )
+    info.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     return parser
+
+
+def _run(args, console):
+    if args.command == "compress":
+        from lowrank._cli.compress import run_compress
+
+        return run_compress(console, args)
+    if args.command == "pinv":
+        from lowrank._cli.pinv import run_pinv
+
+        return run_pinv(console, args)
+    if args.command == "info":
+        from lowrank._cli.info import run_info
+
+        return run_info(console, args)
+    from lowrank._cli.demo import run_demo
+
+    run_demo(
+        console, out_dir=args.out, quick=args.quick, plot=args.plot, seed=args.seed
+    )
+    return 0
 
 
 def main(argv=None):
     """Entry point of the ``lowrank`` command; returns the exit status."""
-    args = build_parser().parse_args(argv)
-    if args.command in (None, "demo"):
-        run_demo()
-    return 0
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv or ["demo"])
+    console = Console(progress=args.progress)
+    try:
+        status = _run(args, console)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        # The reader went away (``lowrank demo | head``): stop quietly, and
+        # keep the interpreter's final flush from complaining too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except CommandError as err:
+        message = str(err)
+    except (ValueError, TypeError, OSError, np.linalg.LinAlgError, MemoryError) as err:
+        # The library's own checks (NaN, rank too large, an option a method
+        # does not take) and the system's; bugs keep their traceback.
+        message = str(err) if not isinstance(err, MemoryError) else "out of memory"
+    except KeyboardInterrupt:
+        print("lowrank: interrupted", file=sys.stderr)
+        return 130
+    print(f"lowrank: error: {one_line(message)}", file=sys.stderr)
+    return 1

@@ -1,0 +1,64 @@
+"""Where the command writes: results to stdout, progress and errors to stderr."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+
+__all__ = ["CommandError", "Console", "one_line"]
+
+
+class CommandError(Exception):
+    """A user error: printed as one ``lowrank: error: ...`` line, exit status 1."""
+
+
+def one_line(message, limit=300):
+    """`message` with its whitespace collapsed, cut to about `limit` characters."""
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class Console:
+    """Output of one run of the command.
+
+    Parameters
+    ----------
+    out, err : file, optional
+        Where results (default sys.stdout) and progress/notes (default
+        sys.stderr) go.
+    progress : bool or None, optional
+        Report the steps of long work on `err`; None: only when `err` is a
+        terminal, so logs and pipes get results only.
+    """
+
+    def __init__(self, out=None, err=None, progress=None):
+        self.out = sys.stdout if out is None else out
+        self.err = sys.stderr if err is None else err
+        if progress is None:
+            isatty = getattr(self.err, "isatty", None)
+            progress = bool(isatty and isatty())
+        self.progress = progress
+
+    def print(self, text=""):
+        """A line of results on stdout."""
+        print(text, file=self.out)
+
+    def note(self, text):
+        """A remark on stderr that is neither a result nor an error."""
+        print(f"lowrank: note: {one_line(text)}", file=self.err)
+
+    @contextlib.contextmanager
+    def step(self, what):
+        """Report ``what ... 1.2 s`` on stderr around a long step (if enabled)."""
+        if not self.progress:
+            yield
+            return
+        print(f"lowrank: {what} ...", end="", file=self.err, flush=True)
+        start = time.perf_counter()
+        try:
+            yield
+        except BaseException:
+            print(" failed", file=self.err, flush=True)
+            raise
+        print(f" {time.perf_counter() - start:.1f} s", file=self.err, flush=True)
