@@ -220,8 +220,10 @@ def choose_pinv_method(shape):
 
     * A single matrix with ``max(M, N) >= 4 min(M, N)`` and ``M N >= 50000``:
       ``"cholqr"``. It is as accurate as ``"svd"`` at any condition number
-      (its QR falls back from CholeskyQR2 to shifted CholeskyQR3 to
-      Householder as the conditioning requires) and 5-15x faster there.
+      (its QR is that of :func:`tall_qr` with ``method="auto"``:
+      sketch-preconditioned CholeskyQR or CholeskyQR2, falling back to
+      shifted CholeskyQR3 and Householder as the conditioning requires) and
+      3-5x faster there.
     * Everything else (square-ish or small matrices, stacks): ``"svd"``.
 
     ``"eigh"`` (normal equations) is never chosen: its error grows like
@@ -288,10 +290,12 @@ def pinv(
           ``A^+ = V diag(s)^+ U^H``. Stacks are computed in one batched call;
           stacks of at least 8 tiny matrices (``min(M, N) <= 8``) by a
           parallel one-sided Jacobi SVD kernel instead, 3-7x faster.
-        * ``"cholqr"``: thin QR by CholeskyQR2 (shifted CholeskyQR3 for
-          cond(A) beyond about 1e7, Householder for numerically rank-deficient
-          A), SVD of the small R, ``A^+ = V diag(s)^+ U^H Q^H``. Wide A goes
-          through ``A^H``; stacks are processed one matrix at a time.
+        * ``"cholqr"``: thin QR as :func:`tall_qr` computes it with
+          ``method="auto"`` (sketch-preconditioned CholeskyQR for large
+          tall A, else CholeskyQR2; shifted CholeskyQR3 where those break
+          down, Householder for numerically rank-deficient A), SVD of the
+          small R, ``A^+ = V diag(s)^+ U^H Q^H``. Wide A goes through
+          ``A^H``; stacks are processed one matrix at a time.
         * ``"qr"``: complete orthogonal decomposition from column-pivoted QR;
           the rank is decided on the diagonal of the pivoted R, which only
           brackets the singular values, so near the cutoff it can differ
@@ -396,9 +400,10 @@ def pinv(
     1e12 in float64 and 1e4 in float32.
 
     **Cost** for ``M >= N``: ``"svd"`` about ``4 M N^2 + 8 N^3`` flops in
-    LAPACK's partly memory-bound SVD; ``"cholqr"`` about ``6 M N^2`` flops
-    (``8 M N^2`` beyond cond 1e7) almost all in level-3 BLAS (syrk, trsm,
-    gemm) — 5-15x faster for ``M >> N``; ``"eigh"`` ``3 M N^2``.
+    LAPACK's partly memory-bound SVD; ``"cholqr"`` about ``4 M N^2`` flops
+    with the sketch preconditioner (``6 M N^2`` by CholeskyQR2) almost all
+    in level-3 BLAS (trsm, syrk, gemm) — 3-5x faster for ``M >> N`` on a
+    2-core machine; ``"eigh"`` ``3 M N^2``.
 
     References
     ----------

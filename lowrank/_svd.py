@@ -200,8 +200,9 @@ def svd(a, *, method="auto", check_finite=True):
         ``"jacobi"``: one-sided Jacobi [2]_ compiled with numba, parallel over
         a stack: for stacks of tiny matrices (3-7x faster than gesdd on
         20000 6 x 4 matrices); relatively accurate singular values.
-        ``"qr"``: thin QR by :func:`tall_qr` (CholeskyQR2 / shifted
-        CholeskyQR3 / Householder, chosen safely), then gesdd of the small
+        ``"qr"``: thin QR by :func:`tall_qr` (sketch-preconditioned
+        CholeskyQR / CholeskyQR2 / shifted CholeskyQR3 / Householder, chosen
+        safely), then gesdd of the small
         R; wide matrices go through ``A^H``; single matrices only.
         ``"auto"`` (default): the rule of :func:`choose_svd_method`: ``"qr"``
         for big elongated single matrices, ``"jacobi"`` for stacks of at

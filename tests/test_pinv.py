@@ -505,3 +505,25 @@ def test_cholqr_route_on_big_tall_matrices(cond, dtype):
     if rank_is_well_defined(a):
         assert rank == rank_svd
         _assert_close_pinv(x, x_svd, a, rank)
+
+
+@pytest.mark.parametrize("cond", [1e3, 1e10])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128, np.float32])
+@pytest.mark.parametrize("wide", [False, True])
+def test_auto_on_large_tall_matrices_meets_moore_penrose(cond, dtype, wide):
+    # Large enough for "auto" to take the sketch-preconditioned CholeskyQR.
+    rng = np.random.default_rng(11)
+    complex_ = np.dtype(dtype).kind == "c"
+    if np.finfo(dtype).eps > 1e-10:
+        cond = min(cond, 1e2)  # the default rtol is 20000 eps = 2.4e-3
+    s = np.logspace(0, -np.log10(cond), 30)
+    a = (haar(rng, 20000, 30, complex_) * s) @ haar(rng, 30, 30, complex_).conj().T
+    a = a.astype(dtype)
+    if wide:
+        a = a.conj().T
+    x, rank = lowrank.pinv(a, return_rank=True)
+    assert rank == 30
+    assert_moore_penrose(a, x, rank, "cholqr")
+    reference = lowrank.pinv(a, method="svd")
+    tolerance = 100 * 30 * eps(dtype) * cond
+    assert np.linalg.norm(x - reference) <= tolerance * np.linalg.norm(reference)

@@ -142,3 +142,23 @@ def test_sign_convention_on_exact_ties():
     assert np.all(u_stack[:, 0, :] > 0)
     u_c, _ = canonical_signs(h.astype(complex), np.eye(2, dtype=complex))
     np.testing.assert_allclose(u_c, u)
+
+
+@pytest.mark.parametrize("cond", [1e3, 1e12])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_qr_route_on_large_tall_matrices(cond, dtype):
+    # Large enough for the QR to take the sketch-preconditioned CholeskyQR.
+    rng = np.random.default_rng(12)
+    m, n = 20000, 30
+    complex_ = np.dtype(dtype).kind == "c"
+    g = rng.standard_normal((m, n)) + (
+        1j * rng.standard_normal((m, n)) if complex_ else 0
+    )
+    u0 = np.linalg.qr(g)[0]
+    s0 = np.logspace(0, -np.log10(cond), n)
+    a = ((u0 * s0) @ np.linalg.qr(rng.standard_normal((n, n)))[0]).astype(dtype)
+    u, s, vh = lowrank.svd(a)
+    e = np.finfo(dtype).eps
+    assert np.max(np.abs(s - np.linalg.svd(a, compute_uv=False))) <= 10 * n * e * s[0]
+    assert np.linalg.norm(u.conj().T @ u - np.eye(n)) <= 10 * n * e
+    assert np.linalg.norm(a - (u * s) @ vh) <= 10 * n * e * np.linalg.norm(a)

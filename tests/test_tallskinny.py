@@ -69,6 +69,62 @@ def test_auto_rule_picks_the_fastest_safe_method(cond, expected):
     assert used == expected
 
 
+@pytest.mark.parametrize(
+    ("cond", "expected"),
+    [(1.0, "rcholqr"), (1e3, "rcholqr"), (1e10, "rcholqr"), (1e13, "rcholqr")],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_auto_rule_for_large_tall_matrices_preconditions_by_a_sketch(
+    cond, expected, dtype
+):
+    m, n = 20000, 30
+    assert ts.use_rcholqr((m, n))
+    rng = np.random.default_rng(5)
+    a = with_condition(rng, m, n, cond, dtype)
+    *_, used = ts.tall_qr_implicit(a)
+    assert used == expected
+    q, r, used = ts.tall_qr_chain(a)
+    assert used == expected
+    assert_valid_qr(a, q, np.triu(r))
+
+
+def test_auto_is_deterministic_for_large_tall_matrices():
+    a = with_condition(np.random.default_rng(6), 20000, 30, 1e8)
+    q1, r1 = lowrank.tall_qr(a)
+    q2, r2 = lowrank.tall_qr(a)
+    np.testing.assert_array_equal(q1, q2)
+    np.testing.assert_array_equal(r1, r2)
+
+
+def test_rcholqr_goes_straight_to_householder_when_rank_deficient():
+    rng = np.random.default_rng(7)
+    a = with_condition(rng, 20000, 30, 10.0, rank=20)
+    *_, used = ts.tall_qr_chain(a)
+    assert used == "householder"
+    with pytest.warns(FallbackWarning, match="rcholqr broke down.*used householder"):
+        q, r = lowrank.tall_qr(a, method="rcholqr")
+    assert_valid_qr(a, q, r)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+def test_rcholqr_single_precision(dtype):
+    a = with_condition(np.random.default_rng(8), 20000, 30, 1e5, dtype)
+    *_, used = ts.tall_qr_chain(a)
+    assert used == "rcholqr"
+    q, r = lowrank.tall_qr(a)
+    assert_valid_qr(a, q, r)
+
+
+def test_rcholqr_rejects_a_badly_preconditioned_pass(monkeypatch):
+    # A sketch that does not precondition (cond(Y) above the bound) is
+    # detected; the chain moves on to shifted CholeskyQR3.
+    monkeypatch.setattr(ts, "PRECONDITIONED_MAX_COND", 1.0)
+    a = with_condition(np.random.default_rng(9), 20000, 30, 1e3)
+    q, r, used = ts.tall_qr_chain(a)
+    assert used == "scholqr3"
+    assert_valid_qr(a, q, np.triu(r))
+
+
 def test_rank_deficient_falls_back_to_householder():
     rng = np.random.default_rng(2)
     a = with_condition(rng, 1000, 20, 10.0, rank=12)
@@ -89,7 +145,7 @@ def test_explicit_cholqr2_on_ill_conditioned_input_warns_and_stays_orthogonal():
     assert_valid_qr(a, q, r)
 
 
-@pytest.mark.parametrize("method", ["cholqr2", "scholqr3", "householder"])
+@pytest.mark.parametrize("method", ["rcholqr", "cholqr2", "scholqr3", "householder"])
 def test_each_method_on_well_conditioned_input(method):
     rng = np.random.default_rng(4)
     a = with_condition(rng, 500, 25, 100.0)
@@ -150,7 +206,9 @@ def test_bad_input():
         lowrank.tall_qr(np.array([[1.0], [np.nan]]))
     with pytest.raises(ValueError, match="infinite"):
         lowrank.tall_qr(np.array([[1.0], [np.inf]]), check_finite=False)
-    with pytest.raises(ValueError, match="`method` must be one of 'auto', 'cholqr2'"):
+    with pytest.raises(
+        ValueError, match="`method` must be one of 'auto', 'rcholqr', 'cholqr2'"
+    ):
         lowrank.tall_qr(np.ones((3, 2)), method="tsqr")
     with pytest.raises(TypeError, match="not supported"):
         lowrank.tall_qr(np.ones((3, 2), np.float16))
