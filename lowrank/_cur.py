@@ -44,8 +44,9 @@ def _top_singular_vectors(op, rank, rng):
 def _deim(v):
     """DEIM indices of the columns of `v` (n x p): one row index per column.
 
-    Sorensen & Embree (2016), Algorithm 1: each new index is where the next
-    vector differs most from its interpolant on the indices chosen so far.
+    The DEIM index selection as used by Sorensen & Embree (2016): each new
+    index is where the next vector differs most from its interpolant on the
+    indices chosen so far.
     """
     p = v.shape[1]
     idx = np.empty(p, dtype=np.intp)
@@ -76,11 +77,23 @@ def _by_scores(scores, count, sampling, rng):
 
 
 def _squared_norms(op, axis):
-    """Squared column (axis=0) or row (axis=1) norms of a dense or sparse A."""
+    """Squared column (axis=0) or row (axis=1) norms of a dense or sparse A.
+
+    Relative to the largest entry of A (they are scores: only their ratios
+    matter), in float64. Scaling first keeps single-precision squares from
+    overflowing (entries beyond ~1e19 gave inf scores: the first columns
+    instead of the largest, or NaN probabilities) or flushing to zero.
+    """
+    magnitudes = abs(op.a) if isinstance(op, SparseMap) else np.abs(op.a)
+    big = float(magnitudes.max()) if magnitudes.size else 0.0
+    if not big > 0:
+        return np.zeros(op.shape[1 - axis])
     if isinstance(op, SparseMap):
-        squares = abs(op.a).power(2)
-        return np.asarray(squares.sum(axis=axis)).ravel().astype(np.float64)
-    return np.sum(np.abs(op.a) ** 2, axis=axis, dtype=np.float64)
+        scaled = magnitudes.multiply(1.0 / big)
+        squares = scaled.multiply(scaled).sum(axis=axis)
+        return np.asarray(squares, dtype=np.float64).ravel()
+    scaled = magnitudes / magnitudes.dtype.type(big)
+    return np.sum(scaled * scaled, axis=axis, dtype=np.float64)
 
 
 # --------------------------------------------------------------------------
@@ -161,6 +174,13 @@ MIDDLES = {"optimal": _middle_optimal, "intersection": _middle_intersection}
 # --------------------------------------------------------------------------
 
 
+def _unit_vectors(n, idx, dtype):
+    """``I[:, idx]`` (n x len(idx)) without forming the n x n identity."""
+    units = np.zeros((n, idx.size), dtype=dtype)
+    units[idx, np.arange(idx.size)] = 1
+    return units
+
+
 def _columns_and_rows(op, cols, rows):
     """``(C, R, C_dense, R_dense)``: sparse input keeps sparse C and R."""
     if isinstance(op, DenseMap):
@@ -169,9 +189,10 @@ def _columns_and_rows(op, cols, rows):
     if isinstance(op, SparseMap):
         c, r = op.a[:, cols], op.a[rows, :]
         return c, r, c.toarray(), r.toarray()
-    eye_n = np.eye(op.shape[1], dtype=op.dtype)[:, cols]
-    eye_m = np.eye(op.shape[0], dtype=op.dtype)[:, rows]
-    c, r = op.matmat(eye_n), op.hmat(eye_m)
+    # only the unit vectors needed: an N x N identity would not fit in
+    # memory for the large operators this path is for
+    c = op.matmat(_unit_vectors(op.shape[1], cols, op.dtype))
+    r = op.hmat(_unit_vectors(op.shape[0], rows, op.dtype))
     if not (np.all(np.isfinite(c)) and np.all(np.isfinite(r))):
         raise ValueError("the LinearOperator `a` returned non-finite values")
     return c, r, c, r
@@ -232,7 +253,8 @@ def cur(
           singular vectors [2]_, [3]_;
         * ``"cpqr"``: the pivots of the column and the row interpolative
           decompositions (:func:`interpolative` with ``method="auto"``:
-          pivoted QR of A, or of a sketch for large or sparse A) [4]_;
+          pivoted QR of A, or of a sketch for large or sparse A) [4]_,
+          [6]_;
         * ``"norm"``: squared column and row norms [5]_;
         * ``"uniform"``: uniformly at random, without replacement.
     middle : {"optimal", "intersection"}, optional
@@ -256,7 +278,8 @@ def cur(
     CURResult
         ``(C, U, R, cols, rows)``: ``C = A[:, cols]`` (M, c),
         ``U`` (c, r), ``R = A[rows, :]`` (r, N), in the computing dtype of
-        `a`; C and R are sparse (in the input's format) for sparse `a`.
+        `a`; C and R are sparse for sparse `a` (CSC for CSC input, CSR
+        otherwise).
 
     Raises
     ------
@@ -272,8 +295,8 @@ def cur(
     See Also
     --------
     interpolative : Columns or rows alone, ``A ≈ A[:, idx] @ coef``.
-    randomized_svd : The singular vectors behind ``"deim"`` and
-        ``"leverage"`` for large or sparse A.
+    truncated_svd : The singular vectors behind ``"deim"`` and
+        ``"leverage"``.
 
     Notes
     -----
@@ -287,34 +310,43 @@ def cur(
     It costs one product of A with r vectors plus the pseudo-inverses of
     C and R. ``U = W^+`` with ``W = A[rows, cols]`` costs nothing more than
     W; ``A[rows, :]`` is reproduced exactly when ``W W^+ R = R`` (W has
-    full row rank and A's rank on the rows is W's) and ``A[:, cols]`` when
-    ``C W^+ W = C``; both hold, up to rounding times ``cond(W)``, for
-    ``c = r`` and invertible W. It can be much less accurate than the
+    full row rank, or more generally ``rank(W) = rank(R)``) and
+    ``A[:, cols]`` when ``C W^+ W = C`` (full column rank, or
+    ``rank(W) = rank(C)``); both hold, up to rounding times ``cond(W)``,
+    for ``c = r`` and invertible W. It can be much less accurate than the
     optimal U away from the selected rows and columns, because ``W^+``
     amplifies the noise of a nearly singular W.
 
-    **Selections.** DEIM (Sorensen & Embree [1]_) gives
-    ``||A - C C^+ A||_2 <= eta_c sigma_{c+1}`` with
-    ``eta_c = ||V_c[cols, :]^{-1}||_2`` (at most ``sqrt(N c / 3) 2^c``, in
-    practice of order ``sqrt(N / c)``), and likewise for the rows, so with
-    the optimal U and c = r = k, ``||A - C U R||_2 <= (eta_c + eta_r)
-    sigma_{k+1}``. Sampling ``c = O(k log k / eps^2)`` columns and rows by
-    leverage scores gives ``||A - C U R||_F <= (1 + eps) ||A - A_k||_F``
-    with high probability (Drineas, Mahoney & Muthukrishnan [3]_). Norm
-    sampling guarantees only an additive ``eps ||A||_F`` [5]_, uniform
-    sampling nothing for matrices with a few dominant columns. Pivoted QR
-    obeys the bounds of :func:`interpolative` on each side. Measured on a
-    2000 x 2000 matrix of rank 50 plus noise (``benchmarks/bench_columns.py``,
-    k = 50), ``||A - CUR||_2 / sigma_{k+1}`` with the optimal middle was 15
-    for pivoted QR, 23 for DEIM, 170 for the largest norms and 210 for the
-    top leverage scores (on an incoherent matrix they are nearly uniform and
-    say little), 650 for uniform sampling; the intersection middle was
-    2-2.5x worse than the optimal one for DEIM and pivoted QR, and much worse for
-    the other selections, whose W is nearly singular.
+    **Selections.** DEIM (Sorensen & Embree [1]_) gives ``||A - C C^+ A||_2
+    <= eta_c sigma_{c+1}`` with ``eta_c = ||V_c[cols, :]^{-1}||_2`` (at most
+    ``sqrt(N c / 3) 2^c``; measured 12 to 46 for Haar-random singular
+    vectors with N = 500 to 2000 and c = 10 to 100, growing like ``sqrt(N)``
+    rather than with c), and likewise for the rows, so with the optimal U
+    and c = r = k, ``||A - C U R||_2 <= (eta_c + eta_r) sigma_{k+1}``.
+    Drineas, Mahoney & Muthukrishnan [3]_ sample ``c = O(k log k / eps^2)``
+    columns at random with probabilities set by the leverage scores of
+    ``V_k`` and get ``||A - C C^+ A||_F <= (1 + eps) ||A - A_k||_F`` with
+    high probability; the same for the rows and the optimal U give ``sqrt(2)
+    (1 + eps) ||A - A_k||_F``, since ``A - C U R = (I - C C^+) A + C C^+ A
+    (I - R^+ R)`` is a sum of two orthogonal terms. (Their own CUR, with
+    rows sampled from C's leverage scores, reaches ``1 + eps``;
+    ``sampling="random"`` here draws exactly c indices without replacement,
+    so these bounds are a guide, not a guarantee.) Norm sampling guarantees
+    only an additive ``eps ||A||_F`` [5]_, uniform sampling nothing for
+    matrices with a few dominant columns. Pivoted QR obeys the bounds of
+    :func:`interpolative` on each side. Measured on a 2000 x 2000 matrix of
+    rank 50 plus noise (``benchmarks/bench_columns.py``, k = 50), ``||A -
+    CUR||_2 / sigma_{k+1}`` with the optimal middle was 15 for pivoted QR,
+    23 for DEIM, 170 for the largest norms and 210 for the top leverage
+    scores (on an incoherent matrix they are nearly uniform and say little),
+    650 for uniform sampling; the intersection middle was 2-2.5x worse than
+    the optimal one for DEIM and pivoted QR, and much worse for the other
+    selections, whose W is nearly singular.
 
-    The singular vectors come from the exact thin SVD for dense A with
-    ``min(M, N) <= 512``, otherwise from :func:`randomized_svd` (then `rng`
-    matters for ``"deim"`` and ``"leverage"`` too).
+    The singular vectors come from :func:`truncated_svd` with
+    ``method="auto"`` (LAPACK for small A or a rank near ``min(M, N)``,
+    PROPACK for large sparse A, block Krylov otherwise; `rng` then matters
+    for ``"deim"`` and ``"leverage"`` too).
 
     References
     ----------
@@ -335,6 +367,9 @@ def cur(
        algorithms for matrices III: computing a compressed approximate
        matrix decomposition", SIAM J. Comput. 36(1), 184-206 (2006).
        https://doi.org/10.1137/S0097539704442702
+    .. [6] S. Voronin and P.-G. Martinsson, "Efficient algorithms for CUR
+       and interpolative matrix decompositions", Adv. Comput. Math. 43,
+       495-516 (2017). arXiv:1412.8447
 
     Examples
     --------

@@ -169,10 +169,14 @@ def _factor_by_eigh(core, y_nu):
 
     The pseudo-inverse square root drops eigenvalues below ``l eps`` times
     the largest; it is stable, but that truncation costs accuracy on fast
-    decaying spectra, so Cholesky is tried first.
+    decaying spectra, so Cholesky is tried first. The dropped directions
+    give zero columns, so B keeps its l columns (and the caller its k
+    eigenpairs, the trailing ones zero) whatever the rank.
     """
     theta, v = scipy.linalg.eigh(core, check_finite=False)
     keep = theta > theta.shape[0] * np.finfo(core.dtype).eps * max(theta[-1], 0)
+    inverse_root = np.zeros_like(theta)
+    inverse_root[keep] = 1.0 / np.sqrt(theta[keep])
     warnings.warn(
         "nystrom: the Cholesky factorization of the shifted core matrix "
         "failed even after increasing the shift; used the pseudo-inverse "
@@ -180,7 +184,7 @@ def _factor_by_eigh(core, y_nu):
         FallbackWarning,
         stacklevel=4,
     )
-    return (y_nu @ v[:, keep]) / np.sqrt(theta[keep]).astype(core.dtype)
+    return (y_nu @ v) * inverse_root.astype(core.dtype)
 
 
 def _shifted_nystrom(omega, y, core0, n, name):
@@ -331,8 +335,8 @@ def nystrom(a, k, *, oversample=10, n_iter=0, rng=None, check_finite=True):
       misses go unnoticed.
 
     The approximation is PSD and never exceeds A: ``A_nys ⪯ A`` up to
-    rounding, so ``w_j <= lambda_j(A)``. With ``l >= k + 2`` and no power
-    iterations, Tropp et al. [1]_ prove for the rank-k truncation
+    rounding, so ``w_j <= lambda_j(A)``. With ``l > k + alpha`` and no
+    power iterations, Tropp et al. [1]_ prove for the rank-k truncation
     ``Â_k = V diag(w) V^H`` returned here
 
     .. math::

@@ -389,12 +389,13 @@ class CURResult(NamedTuple):
     Attributes
     ----------
     C : ndarray or sparse matrix, shape (M, c)
-        The selected columns ``A[:, cols]`` (sparse, in the input's sparse
-        format, when `a` is a scipy.sparse matrix).
+        The selected columns ``A[:, cols]`` (sparse when `a` is a
+        scipy.sparse matrix or array: CSC for CSC input, CSR otherwise).
     U : ndarray, shape (c, r)
         The middle matrix.
     R : ndarray or sparse matrix, shape (r, N)
-        The selected rows ``A[rows, :]`` (sparse for sparse `a`).
+        The selected rows ``A[rows, :]`` (sparse for sparse `a`, in the
+        format of C).
     cols : ndarray of intp, shape (c,)
         Column indices, in the order of selection (most important first
         for the deterministic selections).

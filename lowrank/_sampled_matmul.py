@@ -42,21 +42,48 @@ def _sum_of_squares(z, axis):
     return sq.astype(np.float64)
 
 
+def _scaled_norms(z, axis):
+    """Column (axis=0) or row (axis=1) norms, each scaled by its largest entry.
+
+    The slow path of `_norms`, for the columns or rows whose squares
+    overflowed or underflowed; a sparse `z` stays sparse.
+    """
+    if z.shape[axis] == 0:  # M = 0 or P = 0: every norm is zero
+        return np.zeros(z.shape[1 - axis])
+    wide = np.complex128 if z.dtype.kind == "c" else np.float64
+    if scipy.sparse.issparse(z):
+        z = z.astype(wide)
+        big = np.asarray(abs(z).max(axis=axis).todense(), dtype=np.float64).ravel()
+        scale = np.where(big > 0, big, 1.0)
+        inverse = scipy.sparse.diags_array(1.0 / scale)
+        scaled = z @ inverse if axis == 0 else inverse @ z
+        squares = np.asarray(abs(scaled).power(2).sum(axis=axis), dtype=np.float64)
+        return scale * np.sqrt(squares.ravel())
+    big = np.max(np.abs(z), axis=axis).astype(np.float64)
+    scale = np.where(big > 0, big, 1.0)
+    shape = (1, -1) if axis == 0 else (-1, 1)
+    return scale * np.linalg.norm(z.astype(wide) / scale.reshape(shape), axis=axis)
+
+
 def _norms(z, axis):
     """2-norms of the columns (axis=0) or rows (axis=1) of `z`, as float64.
 
-    A second, scaled pass runs only if the squares overflowed (entries beyond
-    ~1e19 in single or ~1e154 in double precision).
+    The squares are summed in the working precision (one fast pass); the
+    columns or rows whose sum overflowed (entries beyond ~1e19 in single or
+    ~1e154 in double precision) or came out zero, which for a nonzero
+    column means its squares underflowed (entries below ~1e-19 in single
+    precision), are recomputed scaled by their largest entry. A pair whose
+    norm underflowed to zero would otherwise never be sampled, however
+    large its row of Y.
     """
-    norms = np.sqrt(_sum_of_squares(z, axis))
-    if np.all(np.isfinite(norms)):
-        return norms
-    dense = z.toarray() if scipy.sparse.issparse(z) else z
-    big = np.max(np.abs(dense), axis=axis).astype(np.float64)
-    scale = np.where(big > 0, big, 1.0)
-    shape = (1, -1) if axis == 0 else (-1, 1)
-    scaled = dense.astype(np.complex128 if dense.dtype.kind == "c" else np.float64)
-    return scale * np.linalg.norm(scaled / scale.reshape(shape), axis=axis)
+    with np.errstate(over="ignore", under="ignore"):  # both handled below
+        norms = np.sqrt(_sum_of_squares(z, axis))
+    redo = np.flatnonzero(~(np.isfinite(norms) & (norms > 0)))
+    if redo.size:
+        if scipy.sparse.issparse(z):
+            z = z.tocsc() if axis == 0 else z.tocsr()
+        norms[redo] = _scaled_norms(z[:, redo] if axis == 0 else z[redo, :], axis)
+    return norms
 
 
 def _optimal_weights(x, y):
@@ -148,6 +175,19 @@ def _refit_diagonal(x, y, c, r, counts):
     ``b = K^H vec(X Y) = [(C^H X) ⊙ conj(R Y^H)] 1``, so X Y is never formed.
     Returns ``mu``, or None when the re-fit does not lower the error.
     """
+    # Balance each pair first: ``c_i / s_i`` and ``s_i r_i`` with
+    # ``s_i = sqrt(||c_i|| / ||r_i||)`` have the same outer product (so the
+    # same mu) and equal norms, so G and b cannot overflow or underflow
+    # merely because X and Y live on different scales (float32 X ~ 1e-25
+    # against Y ~ 1e25 overflowed R R^H).
+    norms_c, norms_r = _norms(c, 0), _norms(r, 1)
+    live_pair = (norms_c > 0) & (norms_r > 0)
+    balance = np.sqrt(
+        np.divide(norms_c, norms_r, out=np.ones_like(norms_c), where=live_pair)
+    )
+    real = real_dtype(c.dtype)
+    c = _scale_columns(c, (1.0 / balance).astype(real))
+    r = _scale_rows(r, balance.astype(real))
     gc = _to_dense(c.conj().T @ c)
     gr = _to_dense(r @ r.conj().T)
     gram = gc * gr.conj()
@@ -311,7 +351,7 @@ def sampled_matmul(
 
     With these probabilities, ``||XY - CR||_F <= eta ||X||_F ||Y||_F /
     sqrt(r)`` with probability at least ``1 - delta``, ``eta = 1 +
-    sqrt(8 log(1/delta))`` ([1]_, Theorem 1). The error decays only like
+    sqrt(8 log(1/delta))`` [1]_. The error decays only like
     ``1/sqrt(r)``: the method pays off when N is large and a rough product
     is enough.
 

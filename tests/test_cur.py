@@ -178,6 +178,33 @@ def test_random_sampling_is_reproducible_and_distinct(select):
     assert not np.array_equal(np.sort(one.cols), np.sort(top.cols))
 
 
+@pytest.mark.parametrize("sampling", ["top", "random"])
+@pytest.mark.parametrize("scale", [1e-22, 1e20])
+def test_norm_scores_of_badly_scaled_single_precision(sampling, scale):
+    """Squared float32 entries ~1e40 overflowed: all scores were inf.
+
+    "top" then took the first columns instead of the largest, and
+    "random" raised ValueError (NaN probabilities).
+    """
+    a = low_rank_plus_noise(60, 50, 4, 1e-2, seed=7)
+    a[:, 7] *= 20
+    a[11, :] *= 20
+    ref = cur(a, 4, select="norm", n_cols=5, n_rows=3, sampling=sampling, rng=0)
+    got = cur(
+        (a * scale).astype(np.float32),
+        4,
+        select="norm",
+        n_cols=5,
+        n_rows=3,
+        sampling=sampling,
+        rng=0,
+    )
+    assert got.cols[0] == 7
+    assert got.rows[0] == 11
+    assert np.array_equal(got.cols, ref.cols)
+    assert np.array_equal(got.rows, ref.rows)
+
+
 def test_random_sampling_with_few_positive_scores():
     a = np.zeros((30, 20))
     a[:, :3] = np.random.default_rng(0).standard_normal((30, 3))
@@ -239,6 +266,36 @@ def test_operator_input():
         for middle in MIDDLES:
             c, u, r, _, _ = cur(op, 6, select=select, middle=middle, rng=4)
             assert spectral_norm(dense - c @ u @ r) <= 100 * sigma[6]
+
+
+@pytest.mark.parametrize("select", ["uniform", "cpqr"])
+def test_operator_with_many_columns_is_not_densified(select):
+    """C and R come from products with the selected unit vectors only.
+
+    They were cut out of an N x N identity, which for this operator
+    (N = 10^6) asked for 7 TiB and raised MemoryError.
+    """
+    rng = np.random.default_rng(15)
+    m, n = 30, 10**6
+    left, right = rng.standard_normal((m, 3)), rng.standard_normal((n, 3))
+    op = scipy.sparse.linalg.LinearOperator(
+        (m, n),
+        matvec=lambda x: left @ (right.T @ x),
+        rmatvec=lambda y: right @ (left.T @ y),
+        matmat=lambda x: left @ (right.T @ x),
+        rmatmat=lambda y: right @ (left.T @ y),
+        dtype=np.float64,
+    )
+    c, u, r, cols, rows = cur(op, 3, select=select, rng=0)
+    assert c.shape == (m, 3)
+    assert r.shape == (3, n)
+    np.testing.assert_allclose(c, left @ right[cols].T, rtol=1e-13)
+    np.testing.assert_allclose(r, left[rows] @ right.T, rtol=1e-13)
+    # rank 3 and generic: three columns and rows reproduce A
+    probe = rng.standard_normal((n, 2))
+    np.testing.assert_allclose(
+        c @ (u @ (r @ probe)), left @ (right.T @ probe), rtol=1e-8, atol=1e-8
+    )
 
 
 def test_result_type_and_input_untouched():

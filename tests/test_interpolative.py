@@ -184,6 +184,89 @@ def test_randomized_matches_cpqr_error(sketch, axis):
     assert np.abs(fast.coef).max() <= 2
 
 
+def as_input(a, kind):
+    if kind == "sparse":
+        return scipy.sparse.csc_matrix(a)
+    if kind == "operator":
+        return scipy.sparse.linalg.aslinearoperator(a)
+    return a
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("axis", [0, 1])
+@pytest.mark.parametrize("kind", ["dense", "sparse", "operator"])
+def test_randomized_coefficients_are_the_least_squares_ones(dtype, axis, kind):
+    """coef = A[:, idx]^+ A, so no coef does better with the same columns.
+
+    The sketch's own [I, R11^{-1} R12] fits Q^H A, not A: its coefficients
+    were 1e-5 off the least-squares ones here and its spectral error 6e-6
+    higher (relative), which put the randomized ID a hair behind scipy's
+    interp_decomp (whose rand=True path computes the deterministic ID).
+    """
+    a = low_rank_plus_noise(300, 250, 20, 1e-3, dtype, seed=21)
+    idx, coef = interpolative(
+        as_input(a, kind), 20, axis=axis, method="randomized", rng=1
+    )
+    assert coef.dtype == np.dtype(dtype)
+    wide = np.complex128 if np.iscomplexobj(a) else np.float64
+    t = a.astype(wide) if axis == 1 else a.astype(wide).T
+    z = (coef if axis == 1 else coef.T).astype(wide)
+    best = np.linalg.lstsq(t[:, idx], t, rcond=None)[0]
+    # measured: 3e-15 in double, 1e-6 in single precision
+    np.testing.assert_allclose(z, best, rtol=0, atol=100 * eps(dtype))
+    error = np.linalg.norm(t - t[:, idx] @ z, 2)
+    optimum = np.linalg.norm(t - t[:, idx] @ best, 2)
+    assert error <= optimum * (1 + 1e3 * eps(dtype))
+
+
+def test_least_squares_coefficients_with_a_poor_preconditioner():
+    """Any invertible R11 gives C^+ A; a poor one takes the QR branch."""
+    from lowrank._interpolative import _least_squares_coefficients, _Options, _sketch
+    from lowrank._linear_map import DenseMap
+
+    a = low_rank_plus_noise(200, 150, 10, 1e-3, seed=22)
+    op = DenseMap(a)
+    options = _Options(5, 0, "gaussian", np.random.default_rng(0), 1e-13)
+    r, perm = scipy.linalg.qr(_sketch(op, 15, options), pivoting=True, mode="r")
+    k = 10
+    best = np.linalg.lstsq(a[:, perm[:k]], a, rcond=None)[0]
+    for scale in (np.ones(15), np.logspace(0, 4, 15)):
+        # scaled rows of R: W = C R11^{-1} is then far from orthonormal
+        coef = _least_squares_coefficients(op, r * scale[:, None], perm, k, 1e-13)
+        np.testing.assert_allclose(coef, best, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "scale"),
+    [
+        (np.float32, 1e-25),
+        (np.float32, 1e20),
+        (np.complex64, 1e-25),
+        (np.float64, 1e-170),
+        (np.float64, 1e160),
+        (np.complex128, 1e-170),
+    ],
+)
+def test_randomized_on_badly_scaled_input(dtype, scale):
+    """Squared column norms must not underflow or overflow.
+
+    Before the pivoted QR of the sketch scaled its input, float32 data of
+    size 1e-25 had all squares flush to zero (pivots in arbitrary order,
+    relative error 1e6) and data of size 1e19 overflowed (NaN coefficients).
+    """
+    wide = np.complex128 if np.dtype(dtype).kind == "c" else np.float64
+    a = (with_spectrum(300, 240, np.logspace(0, -2, 12), wide, seed=23) * scale).astype(
+        dtype
+    )
+    ref = interpolative(a, 12, method="cpqr")
+    idx, coef = interpolative(a, 12, method="randomized", rng=0)
+    assert np.all(np.isfinite(coef))
+    assert set(idx.tolist()) == set(ref.idx.tolist())
+    unscaled = a.astype(wide) / scale
+    error = np.linalg.norm(unscaled - unscaled[:, idx] @ coef.astype(wide), 2)
+    assert error <= 1e3 * eps(dtype) * np.linalg.norm(unscaled, 2)
+
+
 def test_power_iterations_help_on_slow_decay():
     s = 1.0 / np.arange(1, 201)
     a = with_spectrum(300, 300, s, seed=7)
@@ -458,3 +541,39 @@ def test_short_pivoted_qr_matches_lapack(dtype, shape):
     half = steps // 2
     ref = np.abs(np.diagonal(r_ref))[:half]
     assert np.allclose(diag[:half], ref, rtol=1e-3, atol=100 * eps(dtype) * ref[0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_short_pivoted_qr_partial_steps_and_tol(dtype):
+    """`steps` stops after k pivots, `tol` after the first small |R_jj|."""
+    from lowrank._interpolative import _pivoted_qr_short
+
+    rng = np.random.default_rng(4)
+    y = random_matrix((40, 300), dtype, rng) * np.logspace(0, -6, 300)
+    full, perm = _pivoted_qr_short(y)
+    part, perm_k = _pivoted_qr_short(y, steps=12)
+    assert part.shape == (12, 300)
+    assert np.array_equal(perm_k[:12], perm[:12])
+    np.testing.assert_allclose(part[:, :12], full[:12, :12], rtol=10 * eps(dtype))
+    diag = np.abs(np.diagonal(full))
+    rank = 10
+    tol = (diag[rank - 1] + diag[rank]) / 2 / diag[0]
+    cut, perm_t = _pivoted_qr_short(y, tol=tol)
+    assert np.array_equal(perm_t[: rank + 1], perm[: rank + 1])
+    got = np.abs(np.diagonal(cut))
+    assert np.all(got[:rank] > tol * got[0])
+    assert got[rank] <= tol * got[0]
+    assert not np.any(cut[rank + 1 :])
+
+
+def test_short_pivoted_qr_zero_and_rank_deficient():
+    from lowrank._interpolative import _pivoted_qr_short
+
+    r, perm = _pivoted_qr_short(np.zeros((5, 8)))
+    assert not np.any(r)
+    assert np.array_equal(perm, np.arange(8))
+    y = np.outer(np.arange(1.0, 6.0), np.arange(1.0, 9.0))  # rank 1
+    r, perm = _pivoted_qr_short(y)
+    assert perm[0] == 7
+    assert abs(r[0, 0]) == pytest.approx(np.linalg.norm(y[:, 7]))
+    assert np.abs(r[1:]).max() <= 10 * eps(np.float64) * abs(r[0, 0])

@@ -373,6 +373,31 @@ def test_cholesky_failure_falls_back_with_a_warning(monkeypatch):
     np.testing.assert_allclose(res.eigenvectors, ref.eigenvectors, atol=1e-8)
 
 
+def test_cholesky_fallback_on_a_rank_deficient_matrix(monkeypatch):
+    """The eigh fallback keeps k eigenpairs when the core is singular.
+
+    It dropped the core's negligible eigenvalues together with their columns
+    of B, so fewer than k eigenpairs came back and canonical_signs raised a
+    broadcasting ValueError.
+    """
+    rng = np.random.default_rng(16)
+    b = rng.standard_normal((60, 5))
+    a = b @ b.T
+    lam = scipy.linalg.eigvalsh(a)[::-1]
+
+    def broken(*args, **kwargs):
+        raise np.linalg.LinAlgError("forced")
+
+    monkeypatch.setattr(nystrom_module.scipy.linalg, "cholesky", broken)
+    with pytest.warns(FallbackWarning, match="eigendecomposition"):
+        res = nystrom(a, 10, rng=0)
+    assert_valid_result(res, 60, 10, np.float64)
+    tol = 100 * 60 * eps(np.float64) * lam[0]
+    np.testing.assert_allclose(res.eigenvalues[:5], lam[:5], rtol=0, atol=tol)
+    assert np.all(res.eigenvalues[5:] <= tol)
+    assert np.abs(reconstruction_error_eigenvalues(a, *res)).max() <= tol
+
+
 def test_reproducible_with_the_same_rng():
     a = psd_with_spectrum(SPECTRA["slow"](50), seed=10)
     r1 = nystrom(a, 5, rng=7)

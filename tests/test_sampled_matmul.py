@@ -270,6 +270,57 @@ def test_zero_pairs_are_never_sampled():
         assert not set(idx) & {0, 1, 3, 7, 11}
 
 
+def tiny_times_huge(dtype, sparse=False):
+    """Float32 X and Y on opposite scales: pair 0 is 1e-25 x 1e25."""
+    rng = np.random.default_rng(19)
+    x = random_matrix((4, 6), dtype, rng)
+    y = random_matrix((6, 3), dtype, rng)
+    x[:, 0] *= 1e-25
+    y[0] *= 1e25
+    if sparse:
+        return scipy.sparse.csc_matrix(x), scipy.sparse.csr_matrix(y)
+    return x, y
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_norms_that_underflow_still_get_their_probability(dtype, sparse):
+    """||x_0|| ~ 1e-25 squares to zero in float32, yet x_0 y_0^T ~ 1.
+
+    The pair had probability zero and was never drawn: the estimate was
+    biased (off by 50% in the two-pair case this test grew from).
+    """
+    x, y = tiny_times_huge(dtype, sparse)
+    dense_x = x.toarray() if sparse else x
+    dense_y = y.toarray() if sparse else y
+    expected = optimal_probabilities(
+        dense_x.astype(np.complex128), dense_y.astype(np.complex128)
+    )
+    assert expected[0] > 0.05
+    draws = np.concatenate([sampled_matmul(x, y, 50, rng=s).idx for s in range(4)])
+    assert np.mean(draws == 0) == pytest.approx(expected[0], abs=0.1)
+    c, _, idx = sampled_matmul(x, y, 50, rng=0)
+    w = 1 / np.sqrt(50 * expected[idx])
+    c = c.toarray() if sparse else c
+    np.testing.assert_allclose(c, dense_x[:, idx] * w, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+def test_diagonal_correction_with_factors_on_opposite_scales(dtype):
+    """R R^H overflowed in float32 (||y_0|| ~ 1e25): pinv got NaN and raised.
+
+    Every pair is drawn here, so the re-fit must reproduce X Y.
+    """
+    x, y = tiny_times_huge(dtype)
+    exact = x.astype(np.complex128) @ y.astype(np.complex128)
+    c, r, idx = sampled_matmul(x, y, 60, correction="diagonal", rng=0)
+    assert set(idx.tolist()) == set(range(6))
+    assert np.all(np.isfinite(c))
+    assert np.all(np.isfinite(r))
+    approx = c.astype(np.complex128) @ r.astype(np.complex128)
+    assert np.linalg.norm(approx - exact) <= 100 * eps(dtype) * np.linalg.norm(exact)
+
+
 def test_explicit_probabilities_with_zeros_are_respected():
     x, y = uneven(5, 6, 4, seed=9)
     probs = [0, 1, 0, 2, 0, 1]  # unnormalised weights are accepted
