@@ -7,6 +7,7 @@ result achieved, so no speed is claimed without its accuracy.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
 import statistics
@@ -32,12 +33,33 @@ def median_time(function, *args, repeat=7, warmup=1, **kwargs):
     return statistics.median(times), result
 
 
+def cpu_model():
+    """The processor's name (from /proc/cpuinfo on Linux), or "unknown"."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.lower().startswith(("model name", "hardware", "cpu model")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def package_version(name):
+    """Installed version of distribution `name`, or None if it is missing."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def environment_report():
     """A few lines naming the machine, versions, BLAS and thread counts."""
     lines = [
-        f"python {platform.python_version()} on {platform.machine()}, "
-        f"{os.cpu_count()} logical CPUs",
-        f"numpy {np.__version__}, scipy {scipy.__version__}",
+        f"{cpu_model()}, {os.cpu_count()} logical CPUs, {platform.machine()}, "
+        f"{platform.system()} {platform.release()}",
+        f"python {platform.python_version()}, numpy {np.__version__}, "
+        f"scipy {scipy.__version__}, numba {package_version('numba')}",
     ]
     try:
         from threadpoolctl import threadpool_info

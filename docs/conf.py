@@ -16,6 +16,7 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "numpydoc",
+    "matplotlib.sphinxext.plot_directive",
 ]
 autosummary_generate = True
 numpydoc_show_class_members = False
@@ -24,6 +25,20 @@ numpydoc_xref_param_type = False
 templates_path = []
 exclude_patterns = ["_build", "api/generated/*.md"]
 html_theme = "alabaster"
+
+# Figures in the user guide are computed by the library at build time
+# (``.. plot::`` blocks); keep them small and fast.
+plot_pre_code = "import numpy as np\nimport matplotlib.pyplot as plt\nimport lowrank\n"
+plot_include_source = False
+plot_html_show_source_link = True
+plot_html_show_formats = False
+plot_formats = [("png", 100)]
+plot_rcparams = {
+    "figure.figsize": (8.0, 3.4),
+    "figure.constrained_layout.use": True,
+    "font.size": 9,
+    "legend.fontsize": 8,
+}
 html_title = f"lowrank {release}"
 
 

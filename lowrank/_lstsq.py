@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
+from lowrank._dask import dask_call, is_dask_array
 from lowrank._lstsq_direct import LstsqOptions, Solution, lstsq_qr, lstsq_svd
 from lowrank._lstsq_iterative import lstsq_krylov
 from lowrank._lstsq_tall import lstsq_cholqr, lstsq_sketch
@@ -243,6 +244,8 @@ def lstsq(
         Coefficient matrix or stack of matrices. scipy.sparse matrices and
         :class:`scipy.sparse.linalg.LinearOperator` (2-D only) are solved by
         ``"lsqr"`` or ``"lsmr"``.
+        A dask array chunked along its long side is computed on its blocks
+        (see :doc:`/distributed`).
     b : array_like, shape (..., M) or (..., M, K)
         Right-hand side(s): one vector per matrix (``b.ndim == a.ndim - 1``)
         or K columns per matrix (``b.ndim >= a.ndim``). Batch dimensions
@@ -449,6 +452,8 @@ def lstsq(
     >>> bool(res.converged.all()), bool(res.n_iter.max() < 40)
     (True, True)
     """
+    if is_dask_array(a):  # row-chunked dask array: lowrank._dask
+        return dask_call("lstsq", locals())
     if method != "auto":
         check_method(method, LSTSQ_METHODS)
     kind = _kind(a)

@@ -146,24 +146,27 @@ def _certainly_full_rank(s_min, s_max, atol, rtol, distortion=1.0):
     )
 
 
-def _refine(a, b, atb, g, c, s_max, damp):
+def _refine(a, b, atb, g, c, s_max, damp, *, residual=normal_residual, b_norm=None):
     """Corrected semi-normal equations with refinement [Björck 1987].
 
     ``x_0 = R^{-1} R^{-H} A^H b``; then ``r_k = b - A x_k``,
     ``x_{k+1} = x_k + R^{-1} R^{-H} (A^H r_k - d^2 x_k)`` until the backward
     error of ``x_k`` is at rounding level (one correction is then still
     applied). Returns None if the corrections stop shrinking (cond(A)^2 eps
-    too close to 1 for the semi-normal equations).
+    too close to 1 for the semi-normal equations). `residual` computes
+    ``(r, A^H r, ||r||^2)`` (the dask backend passes a distributed one) and
+    `b_norm` may pass in ``||b||`` per column.
     """
     eps = np.finfo(a.dtype).eps
     tol = 10.0 * np.sqrt(a.shape[0]) * eps
     d2 = damp * damp
     scale = np.sqrt(s_max * s_max + d2)  # ||[A; d I]||_2
-    b_norm = np.linalg.norm(b, axis=0)
+    if b_norm is None:
+        b_norm = np.linalg.norm(b, axis=0)
     x = _cho_solve(c, atb)
     previous = None
     for step in range(1, MAX_REFINEMENT_STEPS + 1):
-        _, z, rr = normal_residual(a, b, x)
+        _, z, rr = residual(a, b, x)
         if d2:
             z -= d2 * x
         r_norm = np.sqrt(rr)

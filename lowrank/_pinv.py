@@ -9,6 +9,7 @@ import scipy.linalg
 
 from lowrank._blas import matmul, svd_small
 from lowrank._cod import pinv_cod
+from lowrank._dask import dask_call, is_dask_array
 from lowrank._newton import pinv_newton
 from lowrank._results import PinvResult
 from lowrank._svd import stacked_svd
@@ -280,6 +281,8 @@ def pinv(
         Matrix or stack of matrices. Integer and boolean input is computed in
         float64; float32, float64, complex64 and complex128 in their own
         precision.
+        A dask array chunked along its long side is computed on its blocks
+        (see :doc:`/distributed`).
     method : {"auto", "svd", "cholqr", "qr", "eigh", "newton"}, optional
         Algorithm (see Notes for accuracy and cost):
 
@@ -460,6 +463,8 @@ def pinv(
     >>> xs.shape, xs.dtype, ranks.shape
     ((1000, 3, 5), dtype('float32'), (1000,))
     """
+    if is_dask_array(a):  # row-chunked dask array: lowrank._dask
+        return dask_call("pinv", locals())
     if method != "auto":
         check_method(method, PINV_METHODS)
     a = as_matrix_stack(a, "a", check_finite_values=check_finite)

@@ -28,6 +28,7 @@ import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
 
+from lowrank._dask import dask_call, is_dask_array
 from lowrank._linear_map import as_linear_map, check_products_finite
 from lowrank._results import QBResult, SVDResult
 from lowrank._svd import QR_ROUTE_ASPECT, QR_ROUTE_MIN_SIZE, canonical_signs, thin_svd
@@ -503,6 +504,8 @@ def randomized_svd(
     a : array_like (M, N), scipy.sparse matrix or LinearOperator
         The matrix; a LinearOperator is used only through ``matmat`` and
         ``rmatmat``, never densified. Complex input is supported.
+        A dask array chunked along its long side is computed on its blocks
+        (see :doc:`/distributed`).
     k : int
         Number of singular triplets, ``1 <= k <= min(M, N)`` (a larger k is
         an error, not silently reduced).
@@ -597,6 +600,8 @@ def randomized_svd(
     >>> bool(err <= 1.01 * s0[5])
     True
     """
+    if is_dask_array(a):  # row-chunked dask array: lowrank._dask
+        return dask_call("randomized_svd", locals())
     if k is None:
         raise TypeError("randomized_svd() missing required argument: 'k'")
     plan = _setup(a, k, None, oversample, n_iter, normalizer, sketch, rng, check_finite)

@@ -6,6 +6,7 @@ import numpy as np
 import scipy.linalg
 
 from lowrank._blas import matmul, svd_small
+from lowrank._dask import dask_call, is_dask_array
 from lowrank._kernels._rules import use_small_svd
 from lowrank._results import SVDResult
 from lowrank._tallskinny import tall_qr_implicit
@@ -195,6 +196,8 @@ def svd(a, *, method="auto", check_finite=True):
     ----------
     a : array_like, shape (..., M, N)
         Matrix or stack of matrices (stacks use LAPACK's gesdd).
+        A dask array chunked along its long side is computed on its blocks
+        (see :doc:`/distributed`).
     method : {"auto", "gesdd", "jacobi", "qr"}, optional
         ``"gesdd"``: LAPACK divide and conquer (what numpy.linalg.svd runs).
         ``"jacobi"``: one-sided Jacobi [2]_ compiled with numba, parallel over
@@ -268,6 +271,8 @@ def svd(a, *, method="auto", check_finite=True):
     >>> np.allclose(s, np.linalg.svd(a, compute_uv=False))
     True
     """
+    if is_dask_array(a):  # row-chunked dask array: lowrank._dask
+        return dask_call("svd", locals())
     check_method(method, {"auto": None, **SVD_METHODS})
     a = as_matrix_stack(a, "a", check_finite_values=check_finite)
     if method == "qr" and a.ndim != 2:

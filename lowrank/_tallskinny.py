@@ -15,6 +15,7 @@ import scipy.linalg
 from scipy.linalg import get_blas_funcs, get_lapack_funcs
 
 from lowrank._blas import matmul
+from lowrank._dask import dask_call, is_dask_array
 from lowrank._kernels._rules import use_gram_kernel
 from lowrank._results import QRResult
 from lowrank._validation import as_matrix_stack, check_method
@@ -381,6 +382,8 @@ def tall_qr(a, *, method="auto", check_finite=True):
     a : array_like, shape (M, N)
         Matrix with ``M >= N``. float32/complex64 are computed in their own
         precision; integers in float64.
+        A dask array chunked along its long side is computed on its blocks
+        (see :doc:`/distributed`).
     method : {"auto", "rcholqr", "cholqr2", "scholqr3", "householder"}, optional
         ``"rcholqr"``: randomized preconditioned CholeskyQR, a QR of a sparse
         sketch of A and then one Cholesky-QR pass on the preconditioned
@@ -488,6 +491,8 @@ def tall_qr(a, *, method="auto", check_finite=True):
     >>> np.allclose(r, np.triu(r)), bool(np.all(np.diag(r) >= 0))
     (True, True)
     """
+    if is_dask_array(a):  # row-chunked dask array: lowrank._dask
+        return dask_call("tall_qr", locals())
     start = check_method(method, TALL_QR_METHODS)
     a = _validate_tall(a, "a", check_finite)
     m, n = a.shape

@@ -17,6 +17,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from lowrank._block_krylov import KrylovBasis, block_krylov_qb
+from lowrank._dask import dask_call, is_dask_array
 from lowrank._fixed_accuracy import svd_to_tolerance
 from lowrank._linear_map import (
     DenseMap,
@@ -339,6 +340,8 @@ def truncated_svd(
         only through ``matmat`` and ``rmatmat`` and never densified.
         Integer input is computed in float64, float32/complex64 in single
         precision; complex input with conjugate transposes throughout.
+        A dask array chunked along its long side is computed on its blocks
+        (see :doc:`/distributed`).
     k : int, optional
         Number of triplets, ``1 <= k <= min(M, N)``; a larger k raises
         ValueError (it is not silently reduced). Give `k` or `tol`.
@@ -471,6 +474,8 @@ def truncated_svd(
     >>> bool(np.linalg.norm(a - (u * s) @ vh, 2) <= 0.02 * s0[0])
     True
     """
+    if is_dask_array(a):  # row-chunked dask array: lowrank._dask
+        return dask_call("truncated_svd", locals())
     run = check_method(method, {"auto": None, **TRUNCATED_SVD_METHODS})
     oversample = check_nonnegative_int(oversample, "oversample")
     n_iter = check_n_iter(n_iter)
