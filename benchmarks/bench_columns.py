@@ -81,6 +81,33 @@ def interleaved_medians(peers, repeat):
     return {label: statistics.median(t) for label, t in times.items()}, results
 
 
+#: Pause before each block of consecutive runs: numpy's and scipy's OpenBLAS
+#: pools spin ~0.1-0.2 s after a multi-threaded call, slowing a call into the
+#: other pool in that window (docs/design.md, "Spinning pools and numba").
+POOL_REST_SECONDS = 0.5
+
+
+def blocked_medians(peers, repeat):
+    """Median time of each peer over `repeat` consecutive runs.
+
+    Each block starts after `POOL_REST_SECONDS`, so no peer runs while the
+    other library's thread pool still spins; interleaved rounds
+    (`interleaved_medians`) instead put every run right after another
+    library's, which penalises the faster one most.
+    """
+    times = {}
+    for label, run in peers.items():
+        run()
+        time.sleep(POOL_REST_SECONDS)
+        samples = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            run()
+            samples.append(time.perf_counter() - start)
+        times[label] = statistics.median(samples)
+    return times
+
+
 def scipy_id(a, k):
     idx, proj = sli.interp_decomp(a, k, rand=True, rng=0)
     return idx[:k], sli.reconstruct_interp_matrix(idx, proj)
@@ -97,15 +124,19 @@ def id_rows(a, k, sigma, repeat):
         "scipy interp_decomp(rand=True)": lambda: scipy_id(a, k),
     }
     times, results = interleaved_medians(peers, repeat)
+    blocked = blocked_medians(peers, repeat)
     baseline = times["scipy interp_decomp(rand=True)"]
+    blocked_baseline = blocked["scipy interp_decomp(rand=True)"]
     rows = []
     for label, (idx, coef) in results.items():
         error = spectral_norm(a - a[:, idx] @ coef)
         rows.append(
             {
                 "method": label,
-                "time [s]": f"{times[label]:.4f}",
+                "interleaved [s]": f"{times[label]:.4f}",
                 "scipy/this": f"{baseline / times[label]:.1f}",
+                "blocked [s]": f"{blocked[label]:.4f}",
+                "scipy/this ": f"{blocked_baseline / blocked[label]:.1f}",
                 "error": f"{error:.7e}",
                 "error/sigma_k+1": f"{error / sigma[k]:.2f}",
                 "max|coef|": f"{np.abs(coef).max():.3f}",
@@ -216,10 +247,23 @@ def main(argv=None):
     )
 
     rows, results = id_rows(a, k, sigma, args.repeat)
-    print(f"Interpolative decomposition, k = {k} (median of {args.repeat})")
+    print(
+        f"Interpolative decomposition, k = {k} (median of {args.repeat}; "
+        "interleaved: one run of each per round; blocked: consecutive runs "
+        f"after a {POOL_REST_SECONDS} s rest)"
+    )
     print_table(
         rows,
-        ["method", "time [s]", "scipy/this", "error", "error/sigma_k+1", "max|coef|"],
+        [
+            "method",
+            "interleaved [s]",
+            "scipy/this",
+            "blocked [s]",
+            "scipy/this ",
+            "error",
+            "error/sigma_k+1",
+            "max|coef|",
+        ],
     )
     rows, deterministic = seed_rows(a, k, args.seeds)
     print(
