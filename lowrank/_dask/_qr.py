@@ -165,8 +165,8 @@ def first_gram(a, name="a", *, extra_finite=None):
     return g, finite
 
 
-def _gram_pass(a, z, solves, b=None, carry_a=False):
-    """``(Q^H Q, carried)`` for ``Q = Y solves^{-1}``: one pass, optional carries."""
+def _pass_layout(a, z, b, carry_a):
+    """``(arrays, shapes)`` of a pass: the blocks read and the small results."""
     width = a.shape[1] if z is None else z.shape[1]
     shapes = [(width, width)]
     if carry_a:
@@ -175,6 +175,12 @@ def _gram_pass(a, z, solves, b=None, carry_a=False):
     if b is not None:
         shapes.append((width, b.shape[1]))
         arrays.append(b)
+    return arrays, shapes
+
+
+def _gram_pass(a, z, solves, b=None, carry_a=False):
+    """``(Q^H Q, carried)`` for ``Q = Y solves^{-1}``: one pass, optional carries."""
+    arrays, shapes = _pass_layout(a, z, b, carry_a)
     out = row_sum(
         _chunks.gram_block, arrays, shapes, a.dtype, z=z, solves=solves, carry_a=carry_a
     )
@@ -239,14 +245,8 @@ def _scholqr3(a, z, g, b, carry_a):
 
 def _tsqr(a, z, b, carry_a):
     """TSQR: Householder QR of each block, then of the stacked triangles."""
-    width = a.shape[1] if z is None else z.shape[1]
-    shapes = [(width, width)]
-    if carry_a:
-        shapes.append((width, a.shape[1]))
-    arrays = [a]
-    if b is not None:
-        shapes.append((width, b.shape[1]))
-        arrays.append(b)
+    arrays, shapes = _pass_layout(a, z, b, carry_a)
+    width = shapes[0][0]
     blocks = row_stack(
         _chunks.tsqr_block, arrays, shapes, a.dtype, z=z, carry_a=carry_a
     )
