@@ -46,7 +46,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from _common import environment_report, print_table
 
 import lowrank
-from lowrank._cur import MIDDLES, SELECTIONS
+from lowrank.approx._cur import MIDDLES, SELECTIONS
 
 
 def signal_plus_noise(n, rank, noise, seed=0):

@@ -4,7 +4,7 @@ Run from the repository root::
 
     python benchmarks/bench_kernels.py [--repeat 7] [--quick]
 
-Gram ``A^H A``: lowrank's syrk/herk (``lowrank._tallskinny.gram``), numpy's
+Gram ``A^H A``: lowrank's syrk/herk (``lowrank.linalg._tallqr.gram``), numpy's
 ``a.conj().T @ a`` and ``gram_rowblocked`` (parallel and serial, BLAS-chunk and
 loop variants). Sketch ``S A``: ``apply_sparse_sign`` (parallel, serial, C and
 Fortran input, the row-partials variant), scipy.sparse CSC/CSR products with
@@ -37,7 +37,7 @@ from lowrank._kernels.gram import (
     gram_rowblocked,
     use_gram_kernel,
 )
-from lowrank._tallskinny import gram as gram_syrk
+from lowrank.linalg._tallqr import gram as gram_syrk
 
 GRAM_CASES = [(200000, n, np.float64) for n in (4, 8, 16, 32, 64, 100)] + [
     (200000, 8, np.float32),

@@ -5,18 +5,8 @@ warnings and errors live in :mod:`lowrank.exceptions`, test matrices in
 :mod:`lowrank.datasets`.
 """
 
-from lowrank import datasets, exceptions
-from lowrank._cur import cur
-from lowrank._diagnostics import moore_penrose_residuals
-from lowrank._error_estimate import estimate_spectral_error
-from lowrank._interpolative import choose_interpolative_method, interpolative
-from lowrank._lora import lora_ga_init, lora_pro_gradients
-from lowrank._lstsq import choose_lstsq_method, lstsq
-from lowrank._monarch import monarch
-from lowrank._nystrom import nystrom
-from lowrank._pinv import choose_pinv_method, pinv
-from lowrank._rangefinder import qb, randomized_svd, rangefinder
-from lowrank._results import (
+from lowrank import approx, datasets, exceptions, linalg, structured
+from lowrank._core.results import (
     CRResult,
     CURResult,
     IDResult,
@@ -31,11 +21,31 @@ from lowrank._results import (
     QRResult,
     SVDResult,
 )
-from lowrank._sampled_matmul import sampled_matmul
-from lowrank._svd import choose_svd_method, svd
-from lowrank._tallskinny import tall_qr
-from lowrank._truncated_svd import choose_truncated_svd_method, truncated_svd
 from lowrank._version import __version__
+from lowrank.approx import (
+    choose_interpolative_method,
+    choose_truncated_svd_method,
+    cur,
+    estimate_spectral_error,
+    interpolative,
+    nystrom,
+    qb,
+    randomized_svd,
+    rangefinder,
+    sampled_matmul,
+    truncated_svd,
+)
+from lowrank.linalg import (
+    choose_lstsq_method,
+    choose_pinv_method,
+    choose_svd_method,
+    lstsq,
+    moore_penrose_residuals,
+    pinv,
+    svd,
+    tall_qr,
+)
+from lowrank.structured import lora_ga_init, lora_pro_gradients, monarch
 
 __all__ = [
     "CRResult",
@@ -52,6 +62,7 @@ __all__ = [
     "QRResult",
     "SVDResult",
     "__version__",
+    "approx",
     "choose_interpolative_method",
     "choose_lstsq_method",
     "choose_pinv_method",
@@ -62,6 +73,7 @@ __all__ = [
     "estimate_spectral_error",
     "exceptions",
     "interpolative",
+    "linalg",
     "lora_ga_init",
     "lora_pro_gradients",
     "lstsq",
@@ -73,6 +85,7 @@ __all__ = [
     "randomized_svd",
     "rangefinder",
     "sampled_matmul",
+    "structured",
     "svd",
     "tall_qr",
     "truncated_svd",

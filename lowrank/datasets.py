@@ -26,9 +26,9 @@ import numbers
 
 import numpy as np
 
-from lowrank._results import IllPosedProblem
-from lowrank._test_matrix import random_test_matrix
-from lowrank._validation import check_rng
+from lowrank._core.results import IllPosedProblem
+from lowrank._core.validation import check_rng
+from lowrank.approx._sketch import random_test_matrix
 
 __all__ = [
     "IllPosedProblem",

@@ -1,9 +1,9 @@
-"""lowrank._blas: products on scipy's BLAS for every memory layout."""
+"""lowrank._core.blas: products on scipy's BLAS for every memory layout."""
 
 import numpy as np
 import pytest
 
-from lowrank._blas import matmul, svd_small
+from lowrank._core.blas import matmul, svd_small
 
 
 def _layout(x, order):

@@ -1,11 +1,11 @@
-"""Tests of lowrank._cod.pinv_cod: pseudo-inverse by complete orthogonal
+"""Tests of lowrank.linalg._cod.pinv_cod: pseudo-inverse by complete orthogonal
 decomposition."""
 
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 
-from lowrank._cod import pinv_cod
+from lowrank.linalg._cod import pinv_cod
 from tests import helpers
 from tests.helpers import (
     build,

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lowrank import CURResult, cur
-from lowrank._cur import MIDDLES, SELECTIONS, _deim
+from lowrank.approx._cur import MIDDLES, SELECTIONS, _deim
 from tests.helpers import eps, nan_operator, random_matrix
 from tests.strategies import haar
 

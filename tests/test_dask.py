@@ -89,7 +89,7 @@ def test_import_lowrank_does_not_import_dask():
         import sys
         import numpy as np
         import lowrank
-        from lowrank._dask import is_dask_array
+        from lowrank._backends.dask import is_dask_array
         lowrank.pinv(np.ones((6, 3)))
         lowrank.lstsq(np.ones((6, 3)), np.ones(6))
         assert not is_dask_array(np.ones(3))
@@ -470,9 +470,9 @@ def test_empty_and_integer_input():
 def test_sign_convention_ties_across_blocks():
     # columns whose largest magnitude is reached by +x and -x, within a block
     # and across blocks: the first such entry decides, as canonical_signs does
-    from lowrank._dask._chunks import sign_block
-    from lowrank._dask._qr import _real_signs
-    from lowrank._svd import canonical_signs
+    from lowrank._backends.dask._chunks import sign_block
+    from lowrank._backends.dask._qr import _real_signs
+    from lowrank.linalg._svd import canonical_signs
 
     u = np.array(
         [

@@ -3,7 +3,7 @@ import pytest
 import scipy.sparse
 import scipy.sparse.linalg
 
-from lowrank._error_estimate import BLOCK_SIZE, estimate_spectral_error
+from lowrank.approx._error_estimate import BLOCK_SIZE, estimate_spectral_error
 
 M, N = 300, 200
 

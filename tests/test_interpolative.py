@@ -221,8 +221,12 @@ def test_randomized_coefficients_are_the_least_squares_ones(dtype, axis, kind):
 
 def test_least_squares_coefficients_with_a_poor_preconditioner():
     """Any invertible R11 gives C^+ A; a poor one takes the QR branch."""
-    from lowrank._interpolative import _least_squares_coefficients, _Options, _sketch
-    from lowrank._linear_map import DenseMap
+    from lowrank._backends.linear_map import DenseMap
+    from lowrank.approx._interpolative import (
+        _least_squares_coefficients,
+        _Options,
+        _sketch,
+    )
 
     a = low_rank_plus_noise(200, 150, 10, 1e-3, seed=22)
     op = DenseMap(a)
@@ -517,7 +521,7 @@ def test_cpqr_needs_dense(a):
 @pytest.mark.parametrize("shape", [(60, 500), (20, 20), (5, 40)])
 def test_short_pivoted_qr_matches_lapack(dtype, shape):
     """The numpy pivoted QR of short sketches agrees with geqp3."""
-    from lowrank._interpolative import _pivoted_qr_short
+    from lowrank.approx._interpolative import _pivoted_qr_short
 
     rng = np.random.default_rng(3)
     m, n = shape
@@ -546,7 +550,7 @@ def test_short_pivoted_qr_matches_lapack(dtype, shape):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_short_pivoted_qr_partial_steps_and_tol(dtype):
     """`steps` stops after k pivots, `tol` after the first small |R_jj|."""
-    from lowrank._interpolative import _pivoted_qr_short
+    from lowrank.approx._interpolative import _pivoted_qr_short
 
     rng = np.random.default_rng(4)
     y = random_matrix((40, 300), dtype, rng) * np.logspace(0, -6, 300)
@@ -567,7 +571,7 @@ def test_short_pivoted_qr_partial_steps_and_tol(dtype):
 
 
 def test_short_pivoted_qr_zero_and_rank_deficient():
-    from lowrank._interpolative import _pivoted_qr_short
+    from lowrank.approx._interpolative import _pivoted_qr_short
 
     r, perm = _pivoted_qr_short(np.zeros((5, 8)))
     assert not np.any(r)

@@ -1,4 +1,4 @@
-"""Tests of the block LSQR / LSMR solvers in lowrank._krylov."""
+"""Tests of the block LSQR / LSMR solvers in lowrank.linalg._lstsq._krylov."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ import scipy.sparse.linalg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lowrank._krylov import Stop, block_lsmr, block_lsqr, converged_codes
+from lowrank.linalg._lstsq._krylov import Stop, block_lsmr, block_lsqr, converged_codes
 from tests.helpers import build, eps, random_matrix
 from tests.strategies import haar
 

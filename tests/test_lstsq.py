@@ -12,8 +12,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import lowrank
-from lowrank._lstsq import LSTSQ_METHODS
 from lowrank.exceptions import ConvergenceWarning, FallbackWarning
+from lowrank.linalg._lstsq._api import LSTSQ_METHODS
 from tests.helpers import (
     PINV_RANK_GAP,
     build,

@@ -1,4 +1,4 @@
-"""Tests of lowrank._newton.pinv_newton: truncated Newton–Schulz pseudo-inverse."""
+"""Tests of pinv_newton: the truncated Newton–Schulz pseudo-inverse."""
 
 import math
 import warnings
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import assume, given, settings
 
 import lowrank
-from lowrank._newton import _doubling_steps, pinv_newton
-from lowrank._validation import check_iteration_options as check_newton_options
+from lowrank._core.validation import check_iteration_options as check_newton_options
+from lowrank.linalg._newton import _doubling_steps, pinv_newton
 from tests import helpers
 from tests.helpers import (
     build,

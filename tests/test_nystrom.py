@@ -14,7 +14,7 @@ import scipy.sparse.linalg
 from hypothesis import given
 from hypothesis import strategies as st
 
-import lowrank._nystrom as nystrom_module
+import lowrank.approx._nystrom as nystrom_module
 from lowrank import NystromResult, nystrom
 from lowrank.exceptions import FallbackWarning
 from tests.helpers import eps

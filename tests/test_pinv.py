@@ -8,7 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import lowrank
-from lowrank._pinv import DAMPED_METHODS, PINV_METHODS
+from lowrank.linalg._pinv import DAMPED_METHODS, PINV_METHODS
 from tests.helpers import (
     PINV_ACCURACY,
     PINV_RANK_GAP,

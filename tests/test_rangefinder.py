@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse
 import scipy.sparse.linalg
 
-from lowrank._rangefinder import (
+from lowrank.approx._rangefinder import (
     NORMALIZERS,
     SKETCHES,
     QBResult,

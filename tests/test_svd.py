@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 
 import lowrank
-from lowrank._svd import canonical_signs
+from lowrank.linalg._svd import canonical_signs
 from tests.helpers import eps, exact_singular_values
 from tests.strategies import matrices
 from tests.test_tallskinny import with_condition

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 
 import lowrank
-from lowrank import _tallskinny as ts
+from lowrank.linalg import _tallqr as ts
 from lowrank.exceptions import FallbackWarning
 from tests.helpers import eps
 from tests.strategies import haar, matrices, with_layout

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import lowrank
 from lowrank import choose_truncated_svd_method, qb, rangefinder, truncated_svd
-from lowrank._truncated_svd import TRUNCATED_SVD_METHODS
+from lowrank.approx._truncated_svd import TRUNCATED_SVD_METHODS
 from tests.helpers import eps, nan_operator
 from tests.strategies import haar
 

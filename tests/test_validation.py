@@ -1,9 +1,9 @@
-"""Tests of the boundary layer (lowrank._validation)."""
+"""Tests of the boundary layer (lowrank._core.validation)."""
 
 import numpy as np
 import pytest
 
-from lowrank import _validation as v
+from lowrank._core import validation as v
 
 
 @pytest.mark.parametrize(

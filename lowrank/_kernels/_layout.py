@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from lowrank._validation import SUPPORTED_DTYPES
+from lowrank._core.validation import SUPPORTED_DTYPES
 
 __all__ = ["check_kernel_matrix", "row_major"]
 

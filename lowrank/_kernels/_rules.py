@@ -86,7 +86,7 @@ def use_gram_kernel(shape, dtype=np.float64):
     Measured with ``benchmarks/bench_kernels.py`` on a shared 2-core x86-64
     machine (numpy 2.4 / scipy 1.17 with OpenBLAS 0.3.30-31 SkylakeX, numba
     0.68; load average 1.6-1.9 from other processes), as the ratio
-    time(:func:`lowrank._tallskinny.gram`) / time(kernel), kernel with
+    time(:func:`lowrank.linalg._tallqr.gram`) / time(kernel), kernel with
     ``parallel=True`` / ``parallel=False``, medians of 7 runs:
 
     ===============  =========  =========  =========

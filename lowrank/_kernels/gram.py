@@ -10,7 +10,7 @@ matrix on its own thread and then adds the partials in a fixed order.
 
 :func:`gram_numpy` is the plain-numpy twin (the test oracle) and
 :func:`use_gram_kernel` the measured rule for when the kernel is worth calling
-instead of :func:`lowrank._tallskinny.gram` (syrk/herk).
+instead of :func:`lowrank.linalg._tallqr.gram` (syrk/herk).
 """
 
 import numba
@@ -260,7 +260,7 @@ def gram_rowblocked(a, *, n_blocks=None, parallel=True, method="blas", rhs=None)
     See Also
     --------
     gram_numpy : the plain-numpy twin.
-    lowrank._tallskinny.gram : syrk/herk through scipy's BLAS.
+    lowrank.linalg._tallqr.gram : syrk/herk through scipy's BLAS.
     use_gram_kernel : when this kernel beats syrk/herk.
 
     Notes

@@ -29,8 +29,8 @@ import math
 import numba
 import numpy as np
 
+from lowrank._core.validation import SUPPORTED_DTYPES
 from lowrank._kernels._jit import jit, jit_parallel
-from lowrank._validation import SUPPORTED_DTYPES
 
 __all__ = [
     "apply_sparse_sign",
