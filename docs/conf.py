@@ -66,7 +66,13 @@ def _write_api_page():
         f"{table(functions)}\n"
         "Results\n-------\n\n"
         f"{table(classes)}\n"
-        "Warnings and errors\n-------------------\n\n"
+        "Families\n--------\n\n"
+        "The same functions, grouped by family in public namespaces.\n\n"
+        + "".join(
+            f".. automodule:: lowrank.{family}\n\n"
+            for family in ("linalg", "approx", "structured")
+        )
+        + "Warnings and errors\n-------------------\n\n"
         ".. automodule:: lowrank.exceptions\n   :members:\n   :show-inheritance:\n\n"
         "Test matrices\n-------------\n\n"
         ".. automodule:: lowrank.datasets\n\n.. currentmodule:: lowrank.datasets\n\n"

@@ -89,7 +89,7 @@ def test_import_lowrank_does_not_import_dask():
         import sys
         import numpy as np
         import lowrank
-        from lowrank._backends.dask import is_dask_array
+        from lowrank._backends.dispatch import is_dask_array
         lowrank.pinv(np.ones((6, 3)))
         lowrank.lstsq(np.ones((6, 3)), np.ones(6))
         assert not is_dask_array(np.ones(3))
@@ -455,6 +455,33 @@ def test_non_finite_input_raises_from_the_first_pass():
         lowrank.lstsq(chunked(matrix(M, N)), b)
 
 
+@pytest.mark.parametrize("check_finite", [True, False])
+def test_check_finite_is_honoured_by_the_deferred_test(check_finite):
+    # The documented behaviour for dask arrays: NaN/Inf are found on the first
+    # pass's small results whatever check_finite says (as on one machine,
+    # where False swaps the elementwise test for a sum but still raises).
+    a = matrix(M, N)
+    a[321, 2] = np.nan
+    calls = {
+        "tall_qr": lambda x: lowrank.tall_qr(x, check_finite=check_finite),
+        "pinv": lambda x: lowrank.pinv(x, check_finite=check_finite),
+        "svd": lambda x: lowrank.svd(x, check_finite=check_finite),
+        "lstsq": lambda x: lowrank.lstsq(x, np.ones(M), check_finite=check_finite),
+        "truncated_svd": lambda x: lowrank.truncated_svd(
+            x, 3, check_finite=check_finite
+        ),
+        "randomized_svd": lambda x: lowrank.randomized_svd(
+            x, 3, check_finite=check_finite
+        ),
+    }
+    for call in calls.values():
+        with pytest.raises(ValueError, match="`a` must contain only finite"):
+            call(chunked(a))
+        # and numpy input behaves the same way
+        with pytest.raises(ValueError, match="`a` must contain only finite"):
+            call(a)
+
+
 def test_empty_and_integer_input():
     d = da.zeros((M, 0), chunks=(500, 0))
     q, r = lowrank.tall_qr(d)
@@ -471,7 +498,7 @@ def test_sign_convention_ties_across_blocks():
     # columns whose largest magnitude is reached by +x and -x, within a block
     # and across blocks: the first such entry decides, as canonical_signs does
     from lowrank._backends.dask._chunks import sign_block
-    from lowrank._backends.dask._qr import _real_signs
+    from lowrank._backends.dask.operand import _real_signs
     from lowrank.linalg._svd import canonical_signs
 
     u = np.array(

@@ -7,10 +7,17 @@ import pytest
 from hypothesis import given
 
 import lowrank
-from lowrank.linalg import _tallqr as ts
+from lowrank._backends.ndarray import DenseTall, gram, right_solve_upper
 from lowrank.exceptions import FallbackWarning
+from lowrank.linalg import _tallqr as ts
 from tests.helpers import eps
 from tests.strategies import haar, matrices, with_layout
+
+
+def chain_of(a):
+    """``(Q, R, method)`` of the one chain driver on a numpy operand."""
+    chain = ts.qr_chain(DenseTall(a))
+    return chain.q_explicit(), chain.r, chain.method
 
 
 def with_condition(rng, m, n, cond, dtype=np.float64, rank=None):
@@ -65,7 +72,7 @@ def test_auto_single_precision(cond, dtype):
 def test_auto_rule_picks_the_fastest_safe_method(cond, expected):
     rng = np.random.default_rng(1)
     a = with_condition(rng, 3000, 30, cond)
-    *_, used = ts.tall_qr_chain(a)
+    *_, used = chain_of(a)
     assert used == expected
 
 
@@ -81,9 +88,9 @@ def test_auto_rule_for_large_tall_matrices_preconditions_by_a_sketch(
     assert ts.use_rcholqr((m, n))
     rng = np.random.default_rng(5)
     a = with_condition(rng, m, n, cond, dtype)
-    *_, used = ts.tall_qr_implicit(a)
+    *_, used = chain_of(a)
     assert used == expected
-    q, r, used = ts.tall_qr_chain(a)
+    q, r, used = chain_of(a)
     assert used == expected
     assert_valid_qr(a, q, np.triu(r))
 
@@ -99,7 +106,7 @@ def test_auto_is_deterministic_for_large_tall_matrices():
 def test_rcholqr_goes_straight_to_householder_when_rank_deficient():
     rng = np.random.default_rng(7)
     a = with_condition(rng, 20000, 30, 10.0, rank=20)
-    *_, used = ts.tall_qr_chain(a)
+    *_, used = chain_of(a)
     assert used == "householder"
     with pytest.warns(FallbackWarning, match="rcholqr broke down.*used householder"):
         q, r = lowrank.tall_qr(a, method="rcholqr")
@@ -109,7 +116,7 @@ def test_rcholqr_goes_straight_to_householder_when_rank_deficient():
 @pytest.mark.parametrize("dtype", [np.float32, np.complex64])
 def test_rcholqr_single_precision(dtype):
     a = with_condition(np.random.default_rng(8), 20000, 30, 1e5, dtype)
-    *_, used = ts.tall_qr_chain(a)
+    *_, used = chain_of(a)
     assert used == "rcholqr"
     q, r = lowrank.tall_qr(a)
     assert_valid_qr(a, q, r)
@@ -120,7 +127,7 @@ def test_rcholqr_rejects_a_badly_preconditioned_pass(monkeypatch):
     # detected; the chain moves on to shifted CholeskyQR3.
     monkeypatch.setattr(ts, "PRECONDITIONED_MAX_COND", 1.0)
     a = with_condition(np.random.default_rng(9), 20000, 30, 1e3)
-    q, r, used = ts.tall_qr_chain(a)
+    q, r, used = chain_of(a)
     assert used == "scholqr3"
     assert_valid_qr(a, q, np.triu(r))
 
@@ -222,7 +229,7 @@ def test_gram_matches_numpy(dtype, order):
     if np.dtype(dtype).kind == "c":
         a = a + 1j * rng.standard_normal((300, 7))
     a = with_layout(a.astype(dtype), order)
-    g = ts.gram(a)
+    g = gram(a)
     expected = a.conj().T.astype(np.complex128) @ a.astype(np.complex128)
     assert g.dtype == dtype
     np.testing.assert_allclose(g, expected, rtol=0, atol=300 * eps(dtype) * 300)
@@ -236,7 +243,7 @@ def test_right_solve_upper(order):
     a = np.asfortranarray(a) if order == "F" else a
     r = np.triu(rng.standard_normal((6, 6))) + 5 * np.eye(6)
     before = a.copy()
-    np.testing.assert_allclose(ts.right_solve_upper(a, r) @ r, a, atol=1e-12)
+    np.testing.assert_allclose(right_solve_upper(a, r) @ r, a, atol=1e-12)
     np.testing.assert_array_equal(a, before)
 
 
@@ -247,7 +254,7 @@ def test_few_columns_take_the_gram_kernel_and_stay_accurate(dtype):
     rng = np.random.default_rng(9)
     a = with_condition(rng, 20000, 8, 1e2, dtype)
     assert use_gram_kernel(a.shape, a.dtype)
-    g = ts.gram(a)
+    g = gram(a)
     a64 = a.astype(np.float64)
     np.testing.assert_allclose(g, a64.T @ a64, rtol=0, atol=100 * eps(dtype))
     q, r = lowrank.tall_qr(a)

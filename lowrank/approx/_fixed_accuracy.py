@@ -129,7 +129,7 @@ def _settled(s, previous, rank):
 
 
 def _truncated(basis, rank):
-    from lowrank.approx._rangefinder import svd_of_qb
+    from lowrank.approx._qb import svd_of_qb
 
     q, b = basis.qb()
     return svd_of_qb(q, check_products_finite(b), rank)

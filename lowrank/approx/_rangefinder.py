@@ -28,22 +28,26 @@ import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
 
-from lowrank._backends.dask import dask_call, is_dask_array
-from lowrank._backends.linear_map import as_linear_map, check_products_finite
+from lowrank._backends.dask import SUPPORTED_NORMALIZERS
+from lowrank._backends.dispatch import as_oriented_operand, is_dask_array
+from lowrank._backends.linear_map import (
+    as_linear_map,
+    check_products_finite,
+    dense_sign_matrix,
+)
 from lowrank._core.results import QBResult, SVDResult
 from lowrank._core.validation import (
+    check_backend_option,
+    check_dask_matrix,
+    check_k,
     check_k_or_tol,
     check_method,
     check_nonnegative_int,
     check_rng,
 )
+from lowrank.approx._qb import svd_of_qb
 from lowrank.approx._sketch import random_test_matrix
-from lowrank.linalg._svd import (
-    QR_ROUTE_ASPECT,
-    QR_ROUTE_MIN_SIZE,
-    canonical_signs,
-    thin_svd,
-)
+from lowrank.approx._tall_svd import randomized_svd_tall
 
 __all__ = ["qb", "randomized_svd", "rangefinder"]
 
@@ -127,14 +131,31 @@ def auto_power_iterations(shape, k, width):
 # --------------------------------------------------------------------------
 
 
+def _sparse_sign_draw(n, width, rng):
+    """``(rows, signs, zeta)`` of an N x l sparse sign test matrix."""
+    from lowrank._kernels.sketch import sparse_sign_indices
+
+    zeta = min(SPARSE_SIGN_ZETA, width)
+    rows, signs = sparse_sign_indices(width, n, zeta, rng)
+    return rows, signs, zeta
+
+
+def test_matrix(n, width, sketch, rng, dtype):
+    """The test matrix Omega (N x l) itself, for operands that take a matrix Z.
+
+    The same draw as `_initial_sample` (same seed, same Omega).
+    """
+    if sketch == "sparse_sign":
+        rows, signs, zeta = _sparse_sign_draw(n, width, rng)
+        return dense_sign_matrix(rows, signs, width, zeta, dtype)
+    return random_test_matrix(rng, n, width, dtype)
+
+
 def _initial_sample(op, width, sketch, rng):
     """``Y = A Omega`` for an N x l test matrix Omega."""
     n = op.shape[1]
     if sketch == "sparse_sign":
-        from lowrank._kernels.sketch import sparse_sign_indices
-
-        zeta = min(SPARSE_SIGN_ZETA, width)
-        rows, signs = sparse_sign_indices(width, n, zeta, rng)
+        rows, signs, zeta = _sparse_sign_draw(n, width, rng)
         return op.sparse_sign_sample(rows, signs, width, zeta)
     return op.matmat(random_test_matrix(rng, n, width, op.dtype))
 
@@ -229,39 +250,6 @@ def svd_from_plan(plan):
         return _to_tolerance(plan)
     q_mat, b = _qb(plan.op, plan.width, plan.q, plan.normalize, plan.sketch, plan.rng)
     return svd_of_qb(q_mat, b, plan.k)
-
-
-def svd_of_qb(q_mat, b, k):
-    """Truncated SVD ``(U, S, Vh)`` of ``Q B`` with k triplets, canonical signs."""
-    width, n = b.shape
-    if width and n >= QR_ROUTE_ASPECT * width and width * n >= QR_ROUTE_MIN_SIZE:
-        u_b, s, vh = _svd_wide(b, k)
-    else:
-        u_b, s, vh = thin_svd(b)
-        u_b, vh = u_b[:, :k], vh[:k]
-    u = q_mat @ u_b
-    u, vh = canonical_signs(u, vh, overwrite=True)
-    return SVDResult(u, s[:k], vh)
-
-
-def _svd_wide(b, k):
-    """``(U_B[:, :k], S, Vh[:k])`` of a wide B through a CholeskyQR of ``B^H``.
-
-    ``B^H = Q_B R`` and ``R = U_R S W^H`` give ``B = W S (Q_B U_R)^H``, so
-    only k columns of ``Q_B U_R`` are formed (gesdd on a 240 x 3000 B took
-    0.44 s here; this route a few tens of ms). numpy's LAPACK throughout,
-    like the rest of the pipeline (see `_block_krylov._cholqr_pass`).
-    """
-    from lowrank.approx._block_krylov import orthonormalize
-
-    q_b, r = orthonormalize(b.conj().T)
-    u_r, s, w_h = np.linalg.svd(r)
-    return w_h[:k].conj().T, s, (q_b @ u_r[:, :k]).conj().T
-
-
-# --------------------------------------------------------------------------
-# public functions
-# --------------------------------------------------------------------------
 
 
 def rangefinder(
@@ -527,7 +515,10 @@ def randomized_svd(
         Source of randomness; the same seed gives bitwise identical results
         on the same machine.
     check_finite : bool, optional
-        Check a dense or sparse `a` for NaN/Inf elementwise (default).
+        Check a dense or sparse `a` for NaN/Inf elementwise (default). For a
+        dask array the test is always the deferred one (NaN/Inf show in the
+        first pass's small results, so it is exact and costs no pass) and raises
+        ValueError whatever this flag says.
 
     Returns
     -------
@@ -605,9 +596,30 @@ def randomized_svd(
     >>> bool(err <= 1.01 * s0[5])
     True
     """
-    if is_dask_array(a):  # row-chunked dask array: lowrank._backends.dask
-        return dask_call("randomized_svd", locals())
+    if is_dask_array(a):
+        return _randomized_svd_distributed(
+            a, k, oversample, n_iter, normalizer, sketch, rng
+        )
     if k is None:
         raise TypeError("randomized_svd() missing required argument: 'k'")
     plan = _setup(a, k, None, oversample, n_iter, normalizer, sketch, rng, check_finite)
     return svd_from_plan(plan)
+
+
+def _randomized_svd_distributed(a, k, oversample, n_iter, normalizer, sketch, rng):
+    """randomized_svd of a dask array: its argument rules, then the tall route."""
+    if k is None:
+        raise TypeError("randomized_svd() missing required argument: 'k'")
+    check_method(normalizer, NORMALIZERS, "normalizer")
+    check_backend_option(normalizer, SUPPORTED_NORMALIZERS, "normalizer")
+    check_method(sketch, SKETCHES, "sketch")
+    oversample = check_nonnegative_int(oversample, "oversample")
+    n_iter = check_n_iter(n_iter)
+    gen = check_rng(rng)
+    a = check_dask_matrix(a, "a")
+    k = check_k(k, min(a.shape))
+    width = min(k + oversample, min(a.shape))
+    q = auto_power_iterations(a.shape, k, width) if n_iter == "auto" else n_iter
+    t, wide = as_oriented_operand(a)
+    omega = test_matrix(t.shape[1], width, sketch, gen, t.dtype)
+    return randomized_svd_tall(t, wide, k, omega, q, normalizer == "qr")

@@ -16,7 +16,8 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
-from lowrank._backends.dask import dask_call, is_dask_array
+from lowrank._backends.dask import SUPPORTED_METHODS as DASK_METHODS
+from lowrank._backends.dispatch import as_oriented_operand, is_dask_array
 from lowrank._backends.linear_map import (
     DenseMap,
     OperatorMap,
@@ -25,19 +26,29 @@ from lowrank._backends.linear_map import (
     check_products_finite,
 )
 from lowrank._core.results import SVDResult
-from lowrank._core.validation import check_k_or_tol, check_method, check_rng
+from lowrank._core.validation import (
+    check_backend_method,
+    check_dask_matrix,
+    check_dask_tol_method,
+    check_k_or_tol,
+    check_method,
+    check_rng,
+)
 from lowrank.approx._block_krylov import KrylovBasis, block_krylov_qb
 from lowrank.approx._fixed_accuracy import svd_to_tolerance
 from lowrank.approx._rangefinder import (
     NORMALIZERS,
+    auto_power_iterations,
     check_n_iter,
     check_nonnegative_int,
     empty_svd,
     make_plan,
     svd_from_plan,
     svd_of_qb,
+    test_matrix,
 )
-from lowrank.linalg._svd import thin_svd
+from lowrank.approx._tall_svd import choose_tall_truncated_method, truncated_svd_tall
+from lowrank.linalg._svd import empty_svd_like, thin_svd
 
 __all__ = ["choose_truncated_svd_method", "truncated_svd"]
 
@@ -371,9 +382,11 @@ def truncated_svd(
     rng : None, int, numpy.random.Generator, optional
         Source of randomness; the same seed gives the same result.
     check_finite : bool, optional
-        Check a dense or sparse `a` entry by entry for NaN/Inf (default);
-        with False a cheaper test of the sum is used. NaN/Inf from an
-        operator's products also raise.
+        Check a dense or sparse `a` entry by entry for NaN/Inf (default); with
+        False a cheaper test of the sum is used. NaN/Inf from an operator's
+        products also raise. For a dask array the test is always the deferred
+        one (NaN/Inf show in the first pass's small results, so it is exact and
+        costs no pass) and raises ValueError whatever this flag says.
 
     Returns
     -------
@@ -474,8 +487,8 @@ def truncated_svd(
     >>> bool(np.linalg.norm(a - (u * s) @ vh, 2) <= 0.02 * s0[0])
     True
     """
-    if is_dask_array(a):  # row-chunked dask array: lowrank._backends.dask
-        return dask_call("truncated_svd", locals())
+    if is_dask_array(a):
+        return _truncated_svd_distributed(a, k, tol, method, oversample, n_iter, rng)
     run = check_method(method, {"auto": None, **TRUNCATED_SVD_METHODS})
     oversample = check_nonnegative_int(oversample, "oversample")
     n_iter = check_n_iter(n_iter)
@@ -498,3 +511,29 @@ def _densifiable(shape, kind):
     return kind == "dense" or (
         kind == "sparse" and shape[0] * shape[1] <= DENSE_MAX_ENTRIES
     )
+
+
+def _truncated_svd_distributed(a, k, tol, method, oversample, n_iter, rng):
+    """truncated_svd of a dask array: its argument rules, then the tall routes."""
+    method = check_backend_method(
+        method, DASK_METHODS["truncated_svd"], "truncated_svd"
+    )
+    oversample = check_nonnegative_int(oversample, "oversample")
+    n_iter = check_n_iter(n_iter)
+    gen = check_rng(rng)
+    a = check_dask_matrix(a, "a")
+    k, tol = check_k_or_tol(k, tol, min(a.shape))
+    check_dask_tol_method(tol, method)
+    if method == "auto":
+        method = choose_tall_truncated_method(a.shape, k, oversample, tol)
+    if 0 in a.shape:
+        return empty_svd_like(a, 0)
+    t, wide = as_oriented_operand(a)
+    if method == "dense":
+        return truncated_svd_tall(t, wide, k, tol, "dense", None, None)
+    width = min(k + oversample, min(a.shape))
+    if method == "gram":
+        return truncated_svd_tall(t, wide, k, None, "gram", width, n_iter)
+    q = auto_power_iterations(a.shape, k, width) if n_iter == "auto" else n_iter
+    omega = test_matrix(t.shape[1], width, "gaussian", gen, t.dtype)
+    return truncated_svd_tall(t, wide, k, None, "randomized", width, q, omega)

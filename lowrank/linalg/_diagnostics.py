@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from lowrank._core.arrays import conj_t
 from lowrank._core.results import MoorePenroseResiduals
-from lowrank._core.validation import as_matrix_stack
+from lowrank._core.validation import as_matrix_stack, check_pinv_pair
 
 __all__ = ["moore_penrose_residuals"]
-
-
-def _conj_transpose(a):
-    return np.swapaxes(a, -1, -2).conj()
 
 
 def _fro(a):
@@ -41,9 +38,9 @@ def _hermitian_defect(left, right):
     if k <= 2 * p:
         product = left @ right
     else:
-        basis, _ = np.linalg.qr(np.concatenate([left, _conj_transpose(right)], -1))
-        product = (_conj_transpose(basis) @ left) @ (right @ basis)
-    return _fro(product - _conj_transpose(product)), _fro(product)
+        basis, _ = np.linalg.qr(np.concatenate([left, conj_t(right)], -1))
+        product = (conj_t(basis) @ left) @ (right @ basis)
+    return _fro(product - conj_t(product)), _fro(product)
 
 
 def moore_penrose_residuals(a, x, *, check_finite=True):
@@ -115,19 +112,8 @@ def moore_penrose_residuals(a, x, *, check_finite=True):
     """
     a = as_matrix_stack(a, "a", check_finite_values=check_finite)
     x = as_matrix_stack(x, "x", check_finite_values=check_finite)
+    batch = check_pinv_pair(a.shape, x.shape)
     m, n = a.shape[-2:]
-    if x.shape[-2:] != (n, m):
-        raise ValueError(
-            f"`x` must have shape (..., {n}, {m}) to be a pseudo-inverse of `a` "
-            f"with shape {a.shape}; got {x.shape}"
-        )
-    try:
-        batch = np.broadcast_shapes(a.shape[:-2], x.shape[:-2])
-    except ValueError:
-        raise ValueError(
-            f"the stack shapes of `a` {a.shape[:-2]} and `x` {x.shape[:-2]} "
-            "do not broadcast"
-        ) from None
     # Single precision is checked in double, so the residuals measure the
     # stored X and not the rounding of the check itself.
     dtype = np.result_type(a.dtype, x.dtype, np.float64)

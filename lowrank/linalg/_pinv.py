@@ -5,29 +5,32 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-import scipy.linalg
 
-from lowrank._backends.dask import dask_call, is_dask_array
+from lowrank._backends.dask import SUPPORTED_METHODS as DASK_METHODS
+from lowrank._backends.dispatch import as_oriented_operand, is_dask_array
+from lowrank._backends.ndarray import DenseTall
+from lowrank._core.arrays import conj_t
 from lowrank._core.blas import matmul, svd_small
 from lowrank._core.results import PinvResult
+from lowrank._core.spectral import eigh_floor, spectral_filter
+from lowrank._core.stacks import per_matrix
 from lowrank._core.validation import (
     as_matrix_stack,
+    check_backend_method,
     check_damp,
+    check_dask_matrix,
     check_hermitian,
     check_method,
     check_method_options,
+    check_not_hermitian_dask,
     rank_cutoff_tolerances,
 )
 from lowrank.linalg._cod import pinv_cod
 from lowrank.linalg._newton import pinv_newton
 from lowrank.linalg._svd import stacked_svd
-from lowrank.linalg._tallqr import gram, tall_qr_implicit
+from lowrank.linalg._tallqr import qr_chain
 
 __all__ = ["choose_pinv_method", "pinv"]
-
-
-def _conj_transpose(a):
-    return np.swapaxes(a, -1, -2).conj()
 
 
 class PinvOptions(NamedTuple):
@@ -38,37 +41,14 @@ class PinvOptions(NamedTuple):
     maxiter: int | None = None
 
 
-def _spectral_inverse(values, magnitudes, atol, rtol, damp, *, floor=0.0):
-    """The filter factors of a (damped, truncated) pseudo-inverse.
-
-    Keeps ``magnitudes_i > max(atol + rtol * max(magnitudes), floor * max)``
-    (the rank rule of lowrank; `floor` only for methods that cannot resolve
-    smaller values) and returns ``values / (values**2 + damp**2)`` there, 0
-    elsewhere: ``1 / values`` without damping, the Tikhonov filter
-    ``s / (s^2 + d^2)`` with it. Returns ``(factors, rank)``.
-    """
-    s_max = magnitudes.max(axis=-1)
-    cutoff = np.maximum(atol + rtol * s_max, floor * s_max)
-    keep = magnitudes > cutoff[..., np.newaxis]
-    damp = np.asarray(damp)[..., np.newaxis]
-    # s / (s^2 + d^2) written as 1 / (s + d^2 / s): no overflow of s^2 for
-    # huge s (kept values are nonzero, as they exceed a cutoff >= 0).
-    denominator = np.ones_like(values)
-    with np.errstate(over="ignore"):
-        np.add(values, damp * damp / np.where(keep, values, 1), out=denominator)
-    factors = np.zeros_like(values)
-    np.divide(1, denominator, out=factors, where=keep)
-    return factors, np.count_nonzero(keep, axis=-1)
-
-
 def _from_svd(u, s, vh, atol, rtol, damp):
     """X = V diag(f(s)) U^H, for a single matrix or a stack."""
-    f, rank = _spectral_inverse(s, s, atol, rtol, damp)
+    f, rank = spectral_filter(s, s, atol, rtol, damp)
     if u.ndim == 2:
         # One matrix: skip the discarded singular vectors entirely.
         r = int(rank)
-        return (_conj_transpose(vh[:r]) * f[:r]) @ _conj_transpose(u[:, :r]), rank
-    return (_conj_transpose(vh) * f[..., np.newaxis, :]) @ _conj_transpose(u), rank
+        return (conj_t(vh[:r]) * f[:r]) @ conj_t(u[:, :r]), rank
+    return (conj_t(vh) * f[..., np.newaxis, :]) @ conj_t(u), rank
 
 
 def _pinv_svd(a, atol, rtol, options):
@@ -89,77 +69,64 @@ def _pinv_hermitian(a, atol, rtol, options):
     (and ``lambda / (lambda^2 + d^2)`` is the damped inverse).
     """
     w, v = np.linalg.eigh(a)
-    f, rank = _spectral_inverse(w, np.abs(w), atol, rtol, options.damp)
-    return (v * f[..., np.newaxis, :]) @ _conj_transpose(v), rank
+    f, rank = spectral_filter(w, np.abs(w), atol, rtol, options.damp)
+    return (v * f[..., np.newaxis, :]) @ conj_t(v), rank
 
 
-def _gram_of(a):
-    """A^H A: syrk/herk for one matrix, batched matmul for a stack."""
-    if a.ndim == 2:
-        return gram(a)
-    return _conj_transpose(a) @ a
+def pinv_eigh_route(t, wide, atol, rtol, damp, shape):
+    """Normal equations on the tall operand t (A, or A^H for wide A): ``(X, rank)``.
 
-
-def _eigh_floor(shape, dtype):
-    """Smallest relative singular value the normal equations resolve.
-
-    Forming A^H A rounds its eigenvalues by about p eps lambda_max, so singular
-    values below sqrt(p eps) s_max are indistinguishable from zero there.
+    ``t^H t = W diag(lambda) W^H`` and ``t^+ = W diag(lambda)^+ W^H t^H``:
+    for tall A, ``X = (t M)^H`` with ``M = W diag(lambda)^+ W^H``; for wide
+    A (t = A^H), ``A^+ = (t^+)^H = t M``. The rank rule is applied to
+    sqrt(lambda), with the resolution floor of `eigh_floor`. One pass forms
+    the Gram matrix, one more the product; a numpy operand may be a stack.
     """
-    return np.sqrt(max(shape[-2:]) * np.finfo(dtype).eps)
+    g, _ = t.gram()
+    t.finite([g])
+    lam, w = np.linalg.eigh(g)
+    sigma = np.sqrt(np.maximum(lam, 0))
+    floor = eigh_floor(shape, t.dtype)
+    # 1 / (lambda + d^2) = f(sigma) / sigma with f the Tikhonov filter.
+    f, rank = spectral_filter(sigma, sigma, atol, rtol, damp, floor=floor)
+    inv = np.zeros_like(sigma)
+    np.divide(f, sigma, out=inv, where=f != 0)
+    middle = (w * inv[..., np.newaxis, :]) @ conj_t(w)
+    return (t.apply(middle) if wide else t.apply_h(middle)), rank
 
 
 def _pinv_eigh(a, atol, rtol, options):
     """Normal equations: A^H A = W diag(lambda) W^H, A^+ = W diag(lambda)^+ W^H A^H.
 
-    Wide A uses A A^H and A^+ = A^H W diag(lambda)^+ W^H. The rank rule is
-    applied to sqrt(lambda), with the resolution floor of `_eigh_floor`.
+    Wide A uses A A^H and A^+ = A^H W diag(lambda)^+ W^H (`pinv_eigh_route`).
     """
-    m, n = a.shape[-2:]
-    wide = m < n
-    b = _conj_transpose(a) if wide else a
-    lam, w = np.linalg.eigh(_gram_of(b))
-    sigma = np.sqrt(np.maximum(lam, 0))
-    floor = _eigh_floor(a.shape, a.dtype)
-    # 1 / (lambda + d^2) = f(sigma) / sigma with f the Tikhonov filter.
-    f, rank = _spectral_inverse(sigma, sigma, atol, rtol, options.damp, floor=floor)
-    inv = np.zeros_like(sigma)
-    np.divide(f, sigma, out=inv, where=f != 0)
-    middle = (w * inv[..., np.newaxis, :]) @ _conj_transpose(w)
-    if wide:
-        return b @ middle, rank
-    return middle @ _conj_transpose(a), rank
+    wide = a.shape[-2] < a.shape[-1]
+    t = DenseTall(conj_t(a) if wide else a)
+    return pinv_eigh_route(t, wide, atol, rtol, options.damp, a.shape)
 
 
-def _pinv_cholqr_tall(a, atol, rtol, damp):
-    """Tall A = Q R (CholeskyQR2 / shifted CholeskyQR3 / Householder), R = U S V^H.
+def pinv_qr_route(t, wide, atol, rtol, damp):
+    """Pseudo-inverse from the thin QR of the tall operand t (A, or A^H): ``(X, rank)``.
 
-    A^+ = V f(S) U^H Q^H. Q stays implicit, Q = q_prev r_last^{-1}, so
-    A^+ = (V f(S) U^H r_last^{-H}) q_prev^H: one product over the tall matrix.
+    ``t = Q R`` (`qr_chain`: sketch-preconditioned CholeskyQR / CholeskyQR2
+    / shifted CholeskyQR3 / Householder), ``R = U S V^H``, ``t^+ = V f(S)
+    U^H Q^H = (Q W)^H`` with ``W = U f(S) V^H``. Q stays implicit (``Q =
+    q r_last^{-1}``), so X costs one product over the tall operand: ``(Q
+    W)^H`` for tall A, ``Q W`` for wide A (``A^+ = (t^+)^H``).
     """
-    q_prev, r_last, r, _ = tall_qr_implicit(a)
-    u, s, vh = svd_small(r)
-    f, rank = _spectral_inverse(s, s, atol, rtol, damp)
+    chain = qr_chain(t)
+    u, s, vh = svd_small(chain.r)
+    f, rank = spectral_filter(s, s, atol, rtol, damp)
     k = int(rank)
-    small = matmul(_conj_transpose(vh[:k]) * f[:k], _conj_transpose(u[:, :k]))
-    # small @ r_last^{-H} = (r_last^{-1} small^H)^H
-    small = _conj_transpose(
-        scipy.linalg.solve_triangular(
-            r_last, _conj_transpose(small), check_finite=False
-        )
-    )
-    # X = small q_prev^H = conj(conj(small) q_prev^T); q_prev^T is a view.
-    # All on scipy's BLAS, like the QR before it (see lowrank._core.blas).
-    return matmul(small.conj(), q_prev.T).conj(), rank
+    w = chain.small(matmul(u[:, :k] * f[:k], vh[:k]))
+    return (chain.q.apply(w) if wide else chain.q.apply_h(w)), k
 
 
 def _pinv_cholqr(a, atol, rtol, options):
     """The Cholesky-QR route for one matrix; wide A through A^H."""
-    m, n = a.shape
-    if m >= n:
-        return _pinv_cholqr_tall(a, atol, rtol, options.damp)
-    x, rank = _pinv_cholqr_tall(_conj_transpose(a), atol, rtol, options.damp)
-    return _conj_transpose(x), rank
+    wide = a.shape[0] < a.shape[1]
+    t = DenseTall(conj_t(a) if wide else a)
+    return pinv_qr_route(t, wide, atol, rtol, options.damp)
 
 
 def _pinv_qr(a, atol, rtol, options):
@@ -182,10 +149,9 @@ def _one_at_a_time(method):
         batch = a.shape[:-2]
         x = np.empty((*batch, a.shape[-1], a.shape[-2]), dtype=a.dtype)
         rank = np.empty(batch, dtype=np.intp)
-        damp = np.broadcast_to(options.damp, batch)
-        for index in np.ndindex(*batch):
+        for index, options_i in per_matrix(batch, options):
             x[index], rank[index] = method(
-                a[index], atol[index], rtol[index], options._replace(damp=damp[index])
+                a[index], atol[index], rtol[index], options_i
             )
         return x, rank
 
@@ -336,9 +302,11 @@ def pinv(
         If True, also return the numerical rank.
     check_finite : bool, optional
         Check elementwise that `a` has no NaN or infinite entries (default).
-        With False a single cheaper sum is used instead; non-finite input
-        still raises ValueError rather than reaching LAPACK, which can hang on
-        Inf.
+        With False a single cheaper sum is used instead; non-finite input still
+        raises ValueError rather than reaching LAPACK, which can hang on Inf.
+        For a dask array the test is always the deferred one (NaN/Inf show in
+        the first pass's small results, so it is exact and costs no pass) and
+        raises ValueError whatever this flag says.
     tol : float, optional
         ``"newton"`` only: stop when the relative change of an iterate is at
         most `tol` (default ``10 max(M, N) eps``), or when it stagnates at
@@ -463,14 +431,18 @@ def pinv(
     >>> xs.shape, xs.dtype, ranks.shape
     ((1000, 3, 5), dtype('float32'), (1000,))
     """
-    if is_dask_array(a):  # row-chunked dask array: lowrank._backends.dask
-        return dask_call("pinv", locals())
-    if method != "auto":
-        check_method(method, PINV_METHODS)
-    a = as_matrix_stack(a, "a", check_finite_values=check_finite)
+    distributed = is_dask_array(a)
+    if distributed:
+        method = check_backend_method(method, DASK_METHODS["pinv"], "pinv")
+        check_not_hermitian_dask(hermitian)
+        a = check_dask_matrix(a, "a")
+    else:
+        if method != "auto":
+            check_method(method, PINV_METHODS)
+        a = as_matrix_stack(a, "a", check_finite_values=check_finite)
     atol, rtol = rank_cutoff_tolerances(atol, rtol, a.shape, a.dtype)
     if method == "auto":
-        method = choose_pinv_method(a.shape)
+        method = "cholqr" if distributed else choose_pinv_method(a.shape)
     damp = check_damp(damp, a.shape, a.dtype)
     # hermitian=True replaces the method by one that supports damping.
     tol, maxiter = check_method_options(
@@ -481,6 +453,9 @@ def pinv(
         iterative=ITERATIVE_METHODS,
         damped=DAMPED_METHODS,
     )
+    if distributed:
+        x, rank = _pinv_distributed(a, method, float(atol), float(rtol), float(damp))
+        return PinvResult(x, rank) if return_rank else x
     options = PinvOptions(damp, tol, maxiter)
     compute = PINV_METHODS[method]
     if hermitian:
@@ -497,3 +472,19 @@ def pinv(
     if not return_rank:
         return x
     return PinvResult(x, int(rank) if a.ndim == 2 else rank)
+
+
+def _pinv_distributed(a, method, atol, rtol, damp):
+    """``(X, rank)`` of a checked dask matrix: the drivers on the dask operand.
+
+    "eigh" is the normal-equations route; every other method is the QR
+    route (for a tall dask array the SVD is computed through its QR).
+    X is a lazy dask array chunked like A along its long side.
+    """
+    if a.size == 0:
+        return conj_t(a), 0  # empty: the (N, M) result has no entries
+    t, wide = as_oriented_operand(a)
+    if method == "eigh":
+        x, rank = pinv_eigh_route(t, wide, atol, rtol, damp, a.shape)
+        return x, int(rank)
+    return pinv_qr_route(t, wide, atol, rtol, damp)

@@ -3,63 +3,25 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 
-from lowrank._backends.dask import dask_call, is_dask_array
-from lowrank._core.blas import matmul, svd_small
+from lowrank._backends.dask import SUPPORTED_METHODS as DASK_METHODS
+from lowrank._backends.dispatch import as_oriented_operand, is_dask_array
+from lowrank._backends.ndarray import DenseTall
+from lowrank._core.arrays import conj_t
+from lowrank._core.blas import svd_small
 from lowrank._core.results import SVDResult
-from lowrank._core.validation import as_matrix_stack, check_method
+from lowrank._core.signs import canonical_signs
+from lowrank._core.validation import (
+    as_matrix_stack,
+    check_backend_method,
+    check_dask_matrix,
+    check_method,
+    check_single_matrix_method,
+)
 from lowrank._kernels._rules import use_small_svd
-from lowrank.linalg._tallqr import tall_qr_implicit
+from lowrank.linalg._tallqr import qr_chain
 
 __all__ = ["canonical_signs", "svd", "thin_svd"]
-
-
-def canonical_signs(u, vh, *, overwrite=False):
-    """Fix the sign (phase) of each singular pair deterministically.
-
-    The entry of largest magnitude in each column of U becomes real and
-    positive (the first such entry on ties); the matching row of Vh is scaled
-    by the conjugate factor, so ``U diag(S) Vh`` is unchanged. With
-    ``overwrite=True`` real U and Vh are scaled in place (saving a pass and an
-    allocation of the size of U).
-    """
-    if u.shape[-1] == 0 or u.shape[-2] == 0:
-        return u, vh
-    if not np.iscomplexobj(u):
-        return _real_signs(u, vh, overwrite)
-    index = np.argmax(np.abs(u), axis=-2)[..., np.newaxis, :]
-    pivot = np.take_along_axis(u, index, axis=-2)  # (..., 1, K)
-    magnitude = np.abs(pivot)
-    phase = np.where(magnitude > 0, pivot / np.where(magnitude > 0, magnitude, 1), 1)
-    u = u * phase.conj()
-    vh = vh * np.swapaxes(phase, -1, -2)
-    # pivot * conj(pivot / |pivot|) is |pivot| only up to rounding: make the
-    # convention exact.
-    np.put_along_axis(u, index, magnitude.astype(u.dtype), axis=-2)
-    return u, vh
-
-
-def _real_signs(u, vh, overwrite):
-    """canonical_signs for real U without a column-wise argmax.
-
-    Column maxima and minima are row-vectorised reductions, several times
-    faster than argmax along a C-ordered array's rows; only exact ties
-    (``max == -min``) need the position of the first largest entry.
-    """
-    col_max = u.max(axis=-2)
-    col_min = u.min(axis=-2)
-    negative = -col_min > col_max
-    for index in zip(*np.nonzero((-col_min == col_max) & (col_max > 0)), strict=True):
-        *batch, j = index
-        column = u[(*batch, slice(None), j)]
-        negative[index] = column[np.argmax(np.abs(column))] < 0
-    signs = np.where(negative, -1, 1).astype(u.dtype)[..., np.newaxis, :]
-    if overwrite:
-        u *= signs
-        vh *= np.swapaxes(signs, -1, -2)
-        return u, vh
-    return u * signs, vh * np.swapaxes(signs, -1, -2)
 
 
 def _svd_gesdd(a):
@@ -90,30 +52,42 @@ def _use_jacobi(shape, dtype):
     return use_small_svd(shape, dtype)
 
 
-def _svd_tall_qr(a):
-    """Tall A: A = Q R (CholeskyQR family), R = U_R S V^H, U = Q U_R.
+def signed_svd(chain, w, s, vh, wide, signs=None):
+    """The SVD of A from ``t = Q W diag(S) Vh`` (t = A, or A^H if `wide`), signed.
 
-    Q is kept implicit (``Q = q_prev r_last^{-1}``), so U costs one product
-    ``q_prev @ (r_last^{-1} U_R)`` instead of a triangular solve plus a product.
+    `chain` is the thin QR of the tall operand t (`qr_chain`, or any
+    `ChainResult`); U (tall) or Vh (wide) is one product over it. The sign
+    convention of `canonical_signs` is applied: for tall A by the operand
+    (`signed_apply`; `signs` of real U if already certified), for wide A on
+    the small U and folded into W. Returns an SVDResult of the backend's
+    arrays.
     """
-    q_prev, r_last, r, _ = tall_qr_implicit(a)
-    u_r, s, vh = svd_small(r)
-    small = scipy.linalg.solve_triangular(r_last, u_r, check_finite=False)
-    # scipy's BLAS, like the QR before it (see lowrank._core.blas).
-    return matmul(q_prev, small), s, vh
+    w = chain.small(w)
+    if not wide:
+        u, vh = chain.q.signed_apply(w, vh, signs)
+        return SVDResult(u, s, vh)
+    # t = A^H = Q W S Vh_t, so A = Vh_t^H S (Q W)^H: U is small, Vh tall.
+    u = conj_t(vh)
+    u, phase_rows = canonical_signs(u, np.eye(u.shape[1], dtype=u.dtype))
+    phase = np.diagonal(phase_rows)  # vh <- diag(phase) vh = (Q W conj(phase))^H
+    return SVDResult(u, s, chain.q.apply_h(w * phase.conj()))
 
 
-def _conj_t(a):
-    return np.swapaxes(a, -1, -2).conj()
+def svd_qr_route(t, wide):
+    """The QR-first SVD of the tall operand t (A, or A^H if `wide`).
+
+    ``t = Q R`` (`qr_chain`), ``R = U_R S V^H``, ``U = Q U_R``; Q is kept
+    implicit, so U costs one product over the tall operand. Signed.
+    """
+    chain = qr_chain(t)
+    u_r, s, vh = svd_small(chain.r)
+    return signed_svd(chain, u_r, s, vh, wide)
 
 
 def _svd_qr(a):
-    """The QR-first route for either orientation (wide: through A^H)."""
-    m, n = a.shape
-    if m >= n:
-        return _svd_tall_qr(a)
-    u, s, vh = _svd_tall_qr(_conj_t(a))
-    return _conj_t(vh), s, _conj_t(u)
+    """The QR-first route for either orientation (wide: through A^H), signed."""
+    wide = a.shape[0] < a.shape[1]
+    return svd_qr_route(DenseTall(conj_t(a) if wide else a), wide)
 
 
 #: method name -> function(a) -> (U, S, Vh), thin, on validated non-empty input.
@@ -184,6 +158,8 @@ def thin_svd(a, method="auto"):
             np.zeros((*a.shape[:-2], k), real),
             np.zeros((*a.shape[:-2], k, n), a.dtype),
         )
+    if method == "qr":  # signed by the route itself
+        return _svd_qr(a)
     u, s, vh = SVD_METHODS[method](a)
     u, vh = canonical_signs(u, vh, overwrite=True)
     return SVDResult(u, s, vh)
@@ -212,7 +188,9 @@ def svd(a, *, method="auto", check_finite=True):
         least 8 tiny matrices, else ``"gesdd"``.
     check_finite : bool, optional
         Check elementwise for NaN/Inf (default); with False a cheaper sum test
-        is used.
+        is used. For a dask array the test is always the deferred one (NaN/Inf
+        show in the first pass's small results, so it is exact and costs no
+        pass) and raises ValueError whatever this flag says.
 
     Returns
     -------
@@ -271,13 +249,33 @@ def svd(a, *, method="auto", check_finite=True):
     >>> np.allclose(s, np.linalg.svd(a, compute_uv=False))
     True
     """
-    if is_dask_array(a):  # row-chunked dask array: lowrank._backends.dask
-        return dask_call("svd", locals())
+    if is_dask_array(a):
+        check_backend_method(method, DASK_METHODS["svd"], "svd")
+        return _svd_distributed(check_dask_matrix(a, "a"))
     check_method(method, {"auto": None, **SVD_METHODS})
     a = as_matrix_stack(a, "a", check_finite_values=check_finite)
-    if method == "qr" and a.ndim != 2:
-        raise ValueError(
-            f'method="qr" takes a single matrix, got shape {a.shape}; use '
-            'method="gesdd" or "auto" for stacks'
-        )
+    check_single_matrix_method(method, a.shape, ("qr",), '"gesdd" or "auto"')
     return thin_svd(a, method)
+
+
+def _svd_distributed(a):
+    """The thin SVD of a checked dask matrix: the QR-first route on its operand."""
+    if a.size == 0:
+        return empty_svd_like(a, min(a.shape))
+    t, wide = as_oriented_operand(a)
+    return svd_qr_route(t, wide)
+
+
+def empty_svd_like(a, rank):
+    """The SVD of an empty matrix, or a rank-0 truncation: zeros of the right kinds.
+
+    The long side stays of A's type (for a dask array, a lazy zero array
+    chunked like A); the rest are numpy arrays.
+    """
+    m, n = a.shape
+    s = np.zeros(rank, np.finfo(a.dtype).dtype)
+    if m >= n:
+        u = a[:, :0] @ np.zeros((0, rank), a.dtype)
+        return SVDResult(u, s, np.zeros((rank, n), a.dtype))
+    vh = np.zeros((rank, 0), a.dtype) @ a[:0]
+    return SVDResult(np.zeros((m, rank), a.dtype), s, vh)

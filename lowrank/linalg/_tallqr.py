@@ -3,32 +3,36 @@
 For m >> n almost all the work of a Cholesky-QR pass is two level-3 BLAS calls
 on the m x n matrix (a syrk/herk for the Gram matrix and a trsm), which run
 near the machine's peak, while LAPACK's Householder QR (geqrf + orgqr) is
-memory bound. The functions here work on validated 2-D arrays with m >= n >= 1.
+memory bound. `qr_chain` is the one driver of the chain: it makes every
+decision on n x n matrices and reaches the tall operand only through the
+passes of `lowrank._backends.protocol.TallOperand`, so the same code runs on
+a numpy array and on a row-chunked dask array.
 """
 
 from __future__ import annotations
 
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
-from scipy.linalg import get_blas_funcs, get_lapack_funcs
+from scipy.linalg import get_lapack_funcs
 
-from lowrank._backends.dask import dask_call, is_dask_array
+from lowrank._backends.dispatch import as_tall_operand
 from lowrank._core.blas import matmul
 from lowrank._core.results import QRResult
-from lowrank._core.validation import as_matrix_stack, check_method
-from lowrank._kernels._rules import use_gram_kernel
+from lowrank._core.validation import check_method
 from lowrank.exceptions import FallbackWarning
 
 __all__ = [
     "QR_CHAIN",
-    "gram",
-    "householder_qr",
-    "right_solve_upper",
+    "TALL_QR_METHODS",
+    "ChainResult",
+    "CholeskyBreakdown",
+    "cholqr2_threshold",
+    "qr_chain",
     "tall_qr",
-    "tall_qr_chain",
-    "tall_qr_implicit",
+    "use_rcholqr",
 ]
 
 
@@ -45,52 +49,15 @@ class CholeskyBreakdown(Exception):
         self.rank_deficient = rank_deficient
 
 
-def gram(a):
-    """The Hermitian Gram matrix ``A^H A`` (n x n, both triangles).
-
-    syrk/herk do half the flops of a general product and, unlike
-    ``a.conj().T @ a``, run multi-threaded here (measured ~10x faster for
-    100000 x 100). No copy is made of C- or Fortran-contiguous input. For
-    real A with at most 32 columns and many rows, a row-blocked numba kernel
-    is used instead, serially: inside tall_qr it made the whole
-    factorization up to 2.7x faster (rule and measurements:
-    `lowrank._kernels._rules.use_gram_kernel`).
-    """
-    if use_gram_kernel(a.shape, a.dtype):
-        from lowrank._kernels.gram import gram_rowblocked
-
-        return gram_rowblocked(a, parallel=False)
-    complex_ = np.iscomplexobj(a)
-    name = "herk" if complex_ else "syrk"
-    if a.flags.f_contiguous:
-        (rank_k,) = get_blas_funcs((name,), (a,))
-        # trans=1 (syrk) / 2 (herk): A^T A or A^H A of the column-major A.
-        upper = rank_k(1.0, a, trans=2 if complex_ else 1)
-    else:
-        at = np.asfortranarray(a.T)  # a view for C-contiguous a
-        (rank_k,) = get_blas_funcs((name,), (at,))
-        upper = rank_k(1.0, at, trans=0)  # A^T conj(A) = conj(A^H A)
-        if complex_:
-            upper = upper.conj()
-    upper = np.triu(upper)
-    return upper + np.triu(upper, 1).conj().T
-
-
-def right_solve_upper(a, r, *, overwrite_a=False):
-    """``A R^{-1}`` for upper triangular R by one trsm, in A's memory order."""
-    (trsm,) = get_blas_funcs(("trsm",), (r, a))
-    if a.flags.f_contiguous:
-        return trsm(1.0, r, a, side=1, lower=0, overwrite_b=overwrite_a)
-    # (A R^{-1})^T = R^{-T} A^T: a left solve on the column-major view A^T.
-    at = np.asfortranarray(a.T)
-    return trsm(1.0, r, at, side=0, lower=0, trans_a=1, overwrite_b=overwrite_a).T
-
-
-def _cholesky_upper(g):
+def cholesky_upper(g):
+    """Upper Cholesky factor of the Gram matrix `g`; CholeskyBreakdown if none."""
     try:
-        return scipy.linalg.cholesky(g, lower=False, check_finite=False)
+        r = scipy.linalg.cholesky(g, lower=False, check_finite=False)
     except np.linalg.LinAlgError:
         raise CholeskyBreakdown from None
+    if not np.all(np.isfinite(r)):
+        raise CholeskyBreakdown
+    return r
 
 
 def _condition_estimate(r):
@@ -102,18 +69,6 @@ def _condition_estimate(r):
     return 1.0 / rcond
 
 
-def _cholqr_pass(a, g=None, shift=0.0, overwrite_a=False):
-    """One Cholesky-QR pass: R = chol(A^H A + shift I), Q = A R^{-1}."""
-    if g is None:
-        g = gram(a)
-    if shift:
-        g = g + shift * np.eye(g.shape[0], dtype=g.dtype)
-    r = _cholesky_upper(g)
-    if not np.all(np.isfinite(r)):
-        raise CholeskyBreakdown
-    return right_solve_upper(a, r, overwrite_a=overwrite_a), r
-
-
 #: A final Cholesky-QR pass is trusted only if its input Q satisfies
 #: ||Q^H Q - I||_F <= this, i.e. cond(Q)^2 <= 3: the pass then returns a Q
 #: orthogonal to O(eps). The test costs nothing: Q^H Q is the Gram matrix the
@@ -121,28 +76,35 @@ def _cholqr_pass(a, g=None, shift=0.0, overwrite_a=False):
 FINAL_PASS_DEFECT = 0.5
 
 
-def _further_passes(q, r, passes):
-    """`passes` more Cholesky-QR passes on Q; the last one checks its input.
+def near_identity(g):
+    """Whether the Gram matrix `g` passes the check of a final Cholesky-QR pass."""
+    return bool(
+        np.linalg.norm(g - np.eye(g.shape[0], dtype=g.dtype)) <= FINAL_PASS_DEFECT
+    )
 
-    The last pass's triangular solve is left to the caller: returns
-    ``(q_prev, r_last, r)`` with the final ``Q = q_prev r_last^{-1}`` and
-    ``A = Q R``. Callers that only need ``Q^H`` times something (a
-    pseudo-inverse, the U of an SVD) save one pass over the tall matrix.
+
+def _carried_through(r_last, carried):
+    """``Q^H X = r_last^{-H} (q_prev^H X)`` for each carried product."""
+    return {
+        key: scipy.linalg.solve_triangular(r_last, value, trans="C", check_finite=False)
+        for key, value in carried.items()
+    }
+
+
+def _final_pass(q, r, b, carry_a):
+    """The last Cholesky-QR pass on the operand `q`, checked before it is trusted.
+
+    The pass's triangular solve is left to the caller: returns
+    ``(q, r_last, R, carried)`` with the final ``Q = q r_last^{-1}`` and
+    ``Y = Q R``. Callers that only need ``Q W`` or ``Q^H`` times something
+    (a pseudo-inverse, the U of an SVD) save one pass over the tall matrix.
     Raises CholeskyBreakdown rather than returning a non-orthogonal Q.
     """
-    for i in range(passes):
-        g = gram(q)
-        if i == passes - 1:
-            defect = np.linalg.norm(g - np.eye(g.shape[0], dtype=g.dtype))
-            if not defect <= FINAL_PASS_DEFECT:
-                raise CholeskyBreakdown
-            r_last = _cholesky_upper(g)
-            if not np.all(np.isfinite(r_last)):
-                raise CholeskyBreakdown
-            return q, r_last, matmul(r_last, r)
-        q, r_next = _cholqr_pass(q, g, overwrite_a=True)
-        r = matmul(r_next, r)
-    raise ValueError("passes must be >= 1")
+    g, carried = q.gram(b=b, carry_a=carry_a)
+    if not near_identity(g):
+        raise CholeskyBreakdown
+    r_last = cholesky_upper(g)
+    return q, r_last, matmul(r_last, r), _carried_through(r_last, carried)
 
 
 def shift_for(a_fro_squared, m, n, dtype):
@@ -164,23 +126,25 @@ def cholqr2_threshold(dtype):
     return 0.1 / np.sqrt(np.finfo(dtype).eps)
 
 
-def _cholqr2(a, g, *, skip_if_hopeless=False):
+def _cholqr2(y, g, b, carry_a, skip_if_hopeless):
     """CholeskyQR2 [Fukaya et al. 2014; Yamamoto et al. 2015]: O(eps)
     orthogonality for cond(A) up to about eps^{-1/2}; breakdown beyond."""
-    q, r = _cholqr_pass(a, g)
-    if skip_if_hopeless and _condition_estimate(r) > cholqr2_threshold(a.dtype):
+    r1 = cholesky_upper(g)
+    if skip_if_hopeless and _condition_estimate(r1) > cholqr2_threshold(y.dtype):
         raise CholeskyBreakdown
-    return _further_passes(q, r, 1)
+    return _final_pass(y.solve(r1), r1, b, carry_a)
 
 
-def _scholqr3(a, g):
+def _scholqr3(y, g, b, carry_a, skip_if_hopeless):
     """Shifted CholeskyQR3 [Fukaya, Kannan, Nakatsukasa, Yamamoto, Yanagisawa
     2020]: a shifted pass, then CholeskyQR2 on its Q. O(eps) orthogonality for
     cond(A) up to about 1/eps; breakdown for numerically rank-deficient A."""
-    m, n = a.shape
-    shift = shift_for(np.real(np.trace(g)), m, n, a.dtype)
-    q, r = _cholqr_pass(a, g, shift=shift)
-    return _further_passes(q, r, 2)
+    m, n = y.shape
+    shift = shift_for(np.real(np.trace(g)), m, n, y.dtype)
+    r1 = cholesky_upper(g + shift * np.eye(n, dtype=g.dtype))
+    q = y.solve(r1)
+    r2 = cholesky_upper(q.gram()[0])
+    return _final_pass(q.solve(r2), matmul(r2, r1), b, carry_a)
 
 
 #: Randomized preconditioning ("rcholqr"): the sketch has this many times N
@@ -219,7 +183,12 @@ def _phase_normalised(r):
     return r * (np.abs(safe) / safe)[:, np.newaxis]
 
 
-def _rcholqr(a, g=None):
+def _trusted_cond(dtype):
+    """Largest cond(R_s) for which ``A R_s^{-1}`` is computed to working accuracy."""
+    return 0.1 / np.finfo(dtype).eps
+
+
+def _rcholqr(y, g, b, carry_a, skip_if_hopeless):
     """Randomized preconditioned CholeskyQR: R_s from a QR of the sketch S A,
     then one Cholesky-QR pass on the well-conditioned ``Y = A R_s^{-1}``.
 
@@ -229,56 +198,35 @@ def _rcholqr(a, g=None):
     Lin 2021; Balabanov 2022; Garrison & Ipsen 2024]. Two passes over A (trsm,
     syrk) plus the sketch, against three (CholeskyQR2) or five (shifted
     CholeskyQR3). Raises CholeskyBreakdown if R_s is numerically singular
-    (``rank_deficient=True``) or the final pass is not certified.
+    (``rank_deficient=True``; also for a sketch that overflowed) or the final
+    pass is not certified.
     """
-    # Imported here: importing lowrank must not import numba.
-    from lowrank._kernels.sketch import sparse_sign_sketch
-
-    n = a.shape[1]
-    sketch = sparse_sign_sketch(
-        a,
-        SKETCH_ROWS_PER_COLUMN * n,
-        zeta=SKETCH_NONZEROS,
-        rng=SKETCH_SEED,
-        parallel=False,  # numba threads would contend with OpenBLAS's pool
-    )
+    n = y.shape[1]
+    sketch = y.sketch(SKETCH_ROWS_PER_COLUMN * n, SKETCH_NONZEROS, SKETCH_SEED)
+    if not y.finite([sketch]):
+        raise CholeskyBreakdown(rank_deficient=True)  # overflow: Householder
     r_s = scipy.linalg.qr(sketch, mode="r", check_finite=False)[0][:n]
-    if not (np.all(np.isfinite(r_s)) and _condition_estimate(r_s) <= _trusted_cond(a)):
+    if not (
+        np.all(np.isfinite(r_s)) and _condition_estimate(r_s) <= _trusted_cond(y.dtype)
+    ):
         raise CholeskyBreakdown(rank_deficient=True)
     r_s = _phase_normalised(r_s)
-    y = right_solve_upper(a, r_s)
-    g_y = gram(y)
-    r_last = _cholesky_upper(g_y)
-    if not np.all(np.isfinite(r_last)):
-        raise CholeskyBreakdown
+    q = y.solve(r_s)
+    g_y, carried = q.gram(b=b, carry_a=carry_a)
+    r_last = cholesky_upper(g_y)
     s = scipy.linalg.svdvals(r_last, check_finite=False)
     if not s[-1] * PRECONDITIONED_MAX_COND >= s[0]:
         raise CholeskyBreakdown
-    return y, r_last, matmul(r_last, r_s)
-
-
-def _trusted_cond(a):
-    """Largest cond(R_s) for which ``A R_s^{-1}`` is computed to working accuracy."""
-    return 0.1 / np.finfo(a.dtype).eps
-
-
-def _positive_diagonal(q, r):
-    """Scale so that diag(R) is real and non-negative (the unique thin QR)."""
-    d = np.diagonal(r)
-    safe = np.where(d == 0, 1, d)
-    phase = safe / np.abs(safe)
-    return q * phase, r * phase.conj()[:, np.newaxis]
-
-
-def householder_qr(a):
-    """LAPACK Householder QR (geqrf + orgqr), diag(R) made non-negative."""
-    q, r = np.linalg.qr(a, mode="reduced")
-    return _positive_diagonal(q, r)
+    return q, r_last, matmul(r_last, r_s), _carried_through(r_last, carried)
 
 
 #: The fallback chain, fastest first. Each Cholesky-based step raises
 #: CholeskyBreakdown where it cannot guarantee O(eps) orthogonality.
 QR_CHAIN = ("rcholqr", "cholqr2", "scholqr3", "householder")
+_STEPS = {"rcholqr": _rcholqr, "cholqr2": _cholqr2, "scholqr3": _scholqr3}
+
+#: Public method names of tall_qr: where in QR_CHAIN each starts.
+TALL_QR_METHODS = {"auto": "auto", **{name: name for name in QR_CHAIN}}
 
 
 def _chain_from(start, shape):
@@ -296,82 +244,85 @@ def _chain_from(start, shape):
     return start, chain
 
 
-def tall_qr_implicit(a, start="auto", *, warn=False, g=None):
-    """Thin QR of tall `a` (m >= n >= 1) in implicit form, from `start` in QR_CHAIN.
+class ChainResult(NamedTuple):
+    """A thin QR ``Y = Q R`` from `qr_chain`, with Q kept implicit.
 
-    Returns ``(q_prev, r_last, r, method_used)`` with ``Q = q_prev r_last^{-1}``
-    orthonormal and ``A = Q R`` (for Householder, ``r_last`` is the identity).
-    `g` may pass in an already formed Gram matrix ``A^H A``.
-
-    The rule of "auto" (no warning): for large, clearly tall A
-    (`use_rcholqr`) randomized preconditioned CholeskyQR, else form
-    G = A^H A once and use CholeskyQR2 if chol(G) exists, its estimated
-    condition number is at most `cholqr2_threshold` and the final pass's
-    check passes; otherwise shifted CholeskyQR3 (on the same G); if that
-    breaks down too (A numerically rank deficient), Householder QR. A
-    rank-deficient A detected by "rcholqr" goes to Householder directly.
-    With ``warn=True`` (an explicitly chosen method) each fallback emits a
-    FallbackWarning.
+    ``Q = q r_last^{-1}`` (``Q = q`` when `r_last` is None: Householder);
+    `carried` holds ``Q^H A`` ("a") and ``Q^H b`` ("b") when asked for.
     """
-    start, chain = _chain_from(start, a.shape)
-    steps = {
-        "rcholqr": _rcholqr,
-        "cholqr2": lambda a, g: _cholqr2(a, g, skip_if_hopeless=not warn),
-        "scholqr3": _scholqr3,
-    }
+
+    q: object
+    r_last: np.ndarray | None
+    r: np.ndarray
+    method: str
+    carried: dict
+
+    def small(self, w):
+        """``r_last^{-1} W``, so that ``Q W = q.apply(small(W))``."""
+        if self.r_last is None:
+            return w
+        return scipy.linalg.solve_triangular(self.r_last, w, check_finite=False)
+
+    def q_apply(self, w):
+        """The tall ``Q W`` (one product over the tall operand)."""
+        return self.q.apply(self.small(w))
+
+    def q_explicit(self):
+        """Q itself: the last triangular solve, in place where the backend can."""
+        if self.r_last is None:
+            return self.q.apply()
+        return self.q.solve(self.r_last).apply()
+
+
+def qr_chain(y, start="auto", *, warn=False, g=None, b=None, carry_a=False):
+    """Thin QR of the tall operand `y` (a `TallOperand`) along `QR_CHAIN` from `start`.
+
+    The one driver of the Cholesky-QR chain, for every backend. The rule of
+    "auto" (no warning): for large, clearly tall operands (`use_rcholqr`)
+    randomized preconditioned CholeskyQR, else form G = Y^H Y once and use
+    CholeskyQR2 if chol(G) exists, its estimated condition number is at
+    most `cholqr2_threshold` and the final pass's check passes; otherwise
+    shifted CholeskyQR3 (on the same G); if that breaks down too (Y
+    numerically rank deficient), Householder QR (TSQR on dask). A
+    rank-deficient Y detected by "rcholqr", or a Gram matrix that
+    overflowed, goes to Householder directly. With ``warn=True`` (an
+    explicitly chosen method) each fallback emits a FallbackWarning.
+
+    `g` may pass in an already formed (and finiteness-checked) Gram matrix
+    ``Y^H Y``; `b` and `carry_a` ask for ``Q^H b`` and ``Q^H A``, computed
+    in the final pass at no extra pass. Returns a `ChainResult`.
+
+    Passes over A: 2 for rCholeskyQR and for CholeskyQR2 (1 if `g` is
+    given), 3 for shifted CholeskyQR3 (2), 1 for Householder/TSQR; a
+    breakdown adds the passes already made, and a Gram matrix is formed
+    once for the whole chain.
+    """
+    start, chain = _chain_from(start, y.shape)
     result, used = None, "householder"
     for name in chain[:-1]:  # the Cholesky-based steps; Householder is last
         if g is None and name != "rcholqr":
-            g = gram(a)
+            g, _ = y.gram()
+            if not y.finite([g]):
+                break  # an overflowing Gram matrix is no use to Cholesky
         try:
-            result = steps[name](a, g)
+            result = _STEPS[name](y, g, b, carry_a, not warn)
         except CholeskyBreakdown as breakdown:
             if breakdown.rank_deficient:
                 break
             continue
         used = name
         break
-    if result is None:
-        q, r = householder_qr(a)
-        result = (q, np.eye(a.shape[1], dtype=a.dtype), r)
     if warn and used != start:
         warnings.warn(
             f"{start} broke down (cond(A) too large for it); used {used} instead",
             FallbackWarning,
             stacklevel=3,
         )
-    return (*result, used)
-
-
-def tall_qr_chain(a, start="auto", *, warn=False, g=None):
-    """Thin QR of tall `a` with explicit Q: ``(Q, R, method_used)``.
-
-    See `tall_qr_implicit` for the rule.
-    """
-    q_prev, r_last, r, name = tall_qr_implicit(a, start, warn=warn, g=g)
-    if name == "householder":
-        return q_prev, r, name
-    # In place: q_prev is ours, and on this machine a fresh 80 MB output cost
-    # more than the solve (tall_qr of 100000 x 100: 0.156 s in place, 0.214 s
-    # with gemm by the explicit inverse into a new array).
-    return right_solve_upper(q_prev, r_last, overwrite_a=True), r, name
-
-
-def _validate_tall(a, name, check_finite):
-    a = as_matrix_stack(a, name, check_finite_values=check_finite)
-    if a.ndim != 2:
-        raise ValueError(f"`{name}` must be a 2-D array, got shape {a.shape}")
-    m, n = a.shape
-    if m < n:
-        raise ValueError(
-            f"`{name}` must be tall (M >= N), got shape {a.shape}; for a wide "
-            f"matrix factor its conjugate transpose `{name}.conj().T`"
-        )
-    return a
-
-
-#: Public method names of tall_qr: where in QR_CHAIN each starts.
-TALL_QR_METHODS = {"auto": "auto", **{name: name for name in QR_CHAIN}}
+    if result is None:
+        q, r, carried = y.householder(b=b, carry_a=carry_a)
+        return ChainResult(q, None, r, "householder", carried)
+    q, r_last, r, carried = result
+    return ChainResult(q, r_last, r, used, carried)
 
 
 def tall_qr(a, *, method="auto", check_finite=True):
@@ -398,8 +349,10 @@ def tall_qr(a, *, method="auto", check_finite=True):
         back along the same chain with a
         :class:`~lowrank.exceptions.FallbackWarning`.
     check_finite : bool, optional
-        Check elementwise for NaN/Inf (default); with False a cheaper sum
-        test is used.
+        Check elementwise for NaN/Inf (default); with False a cheaper sum test
+        is used. For a dask array the test is always the deferred one (NaN/Inf
+        show in the first pass's small results, so it is exact and costs no
+        pass) and raises ValueError whatever this flag says.
 
     Returns
     -------
@@ -491,12 +444,9 @@ def tall_qr(a, *, method="auto", check_finite=True):
     >>> np.allclose(r, np.triu(r)), bool(np.all(np.diag(r) >= 0))
     (True, True)
     """
-    if is_dask_array(a):  # row-chunked dask array: lowrank._backends.dask
-        return dask_call("tall_qr", locals())
     start = check_method(method, TALL_QR_METHODS)
-    a = _validate_tall(a, "a", check_finite)
-    m, n = a.shape
-    if n == 0:
-        return QRResult(np.zeros((m, 0), a.dtype), np.zeros((0, 0), a.dtype))
-    q, r, _ = tall_qr_chain(a, start, warn=method != "auto")
-    return QRResult(q, np.triu(r))
+    y = as_tall_operand(a, "a", check_finite)
+    if y.shape[1] == 0:
+        return QRResult(y.apply(np.zeros((0, 0), y.dtype)), np.zeros((0, 0), y.dtype))
+    chain = qr_chain(y, start, warn=method != "auto")
+    return QRResult(chain.q_explicit(), np.triu(chain.r))

@@ -1,47 +1,25 @@
 """The dask backend: row-chunked ``dask.array.Array`` input, computed distributed.
 
-This package is the only place in lowrank that imports dask, and it does so
-lazily: :func:`is_dask_array` recognises a dask array without importing dask
-(no dask array can exist unless ``dask.array`` has been imported), and
-:func:`dask_call` imports the implementation (`lowrank._backends.dask._api`) only when
-a public function is handed a dask array. Each public function that accepts
-dask arrays starts with one dispatch line::
-
-    if is_dask_array(a):
-        return dask_call("pinv", locals())
-
-so ``import lowrank`` never imports dask, and lowrank works without it.
+`operand.DaskTall` implements the passes of `lowrank._backends.protocol` as
+map-reduces over row blocks (`_passes`) of plain-numpy block functions
+(`_chunks`); the drivers of `lowrank.linalg` and `lowrank.approx` run on it
+unchanged. This package is the only place in lowrank that imports dask, and
+only when a dask array is passed (`lowrank._backends.dispatch`); this
+``__init__`` holds data only, so reading it imports nothing.
 """
 
-from __future__ import annotations
+#: What each public function offers for a dask array: its methods (one
+#: machine has more). The public functions, the docs and the tests read it.
+#: ``tall_qr`` is not listed: every one of its methods runs on dask (its
+#: "householder" is TSQR).
+SUPPORTED_METHODS = {
+    "pinv": ("auto", "cholqr", "svd", "eigh"),
+    "lstsq": ("auto", "cholqr", "svd"),
+    "svd": ("auto", "qr"),
+    "truncated_svd": ("auto", "dense", "gram", "randomized"),
+}
 
-import sys
+#: The range-finder normalizers a dask array supports (randomized_svd).
+SUPPORTED_NORMALIZERS = ("qr", "none")
 
-__all__ = ["dask_call", "is_dask_array"]
-
-
-def is_dask_array(a):
-    """Whether `a` is a ``dask.array.Array``, without importing dask.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> is_dask_array(np.ones((3, 2)))
-    False
-    """
-    if not type(a).__module__.startswith("dask"):
-        return False
-    dask_array = sys.modules.get("dask.array")
-    return dask_array is not None and isinstance(a, dask_array.Array)
-
-
-def dask_call(name, arguments):
-    """Run the dask implementation of public function `name`.
-
-    `arguments` are the public function's arguments by name (its ``locals()``
-    taken as its first statement); the implementation in `lowrank._backends.dask._api`
-    has the same signature.
-    """
-    from lowrank._backends.dask import _api
-
-    return getattr(_api, name)(**arguments)
+__all__ = ["SUPPORTED_METHODS", "SUPPORTED_NORMALIZERS"]

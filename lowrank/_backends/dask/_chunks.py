@@ -19,8 +19,8 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import get_lapack_funcs
 
+from lowrank._backends.ndarray import gram, right_solve_upper
 from lowrank._core.blas import matmul
-from lowrank.linalg._tallqr import gram, right_solve_upper
 
 __all__ = [
     "adjoint_block",

@@ -8,23 +8,30 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
-from lowrank._backends.dask import dask_call, is_dask_array
+from lowrank._backends.dispatch import is_dask_array
 from lowrank._core.results import LstsqResult
+from lowrank._core.stacks import per_matrix
 from lowrank._core.validation import (
     as_matrix_stack,
-    check_damp,
+    as_rhs,
+    check_choice,
+    check_dense_finite,
+    check_dense_only_method,
     check_method,
-    check_method_options,
+    check_operator_2d,
     check_rng,
-    rank_cutoff_tolerances,
+    check_solver_options,
+    check_tall_only,
     real_dtype,
     result_dtype,
+    solver_rank_tolerances,
 )
 from lowrank._core.validation import (
     check_finite as check_finite_values,
 )
 from lowrank.exceptions import ConvergenceWarning
 from lowrank.linalg._lstsq._direct import LstsqOptions, Solution, lstsq_qr, lstsq_svd
+from lowrank.linalg._lstsq._distributed import lstsq_distributed
 from lowrank.linalg._lstsq._iterative import lstsq_krylov
 from lowrank.linalg._lstsq._tall import lstsq_cholqr, lstsq_sketch
 
@@ -44,12 +51,16 @@ LSTSQ_METHODS = {
 
 #: Methods that stop on a tolerance; they take `tol` and `maxiter`.
 ITERATIVE_METHODS = frozenset({"sketch", "lsqr", "lsmr"})
-#: Methods that do not determine the rank (no rank tolerances).
-RANKLESS_METHODS = frozenset({"lsqr", "lsmr"})
+#: The Krylov methods: they determine no rank (no rank tolerances) and are
+#: the ones that take a preconditioner.
+KRYLOV_METHODS = ("lsqr", "lsmr")
+RANKLESS_METHODS = frozenset(KRYLOV_METHODS)
 #: Methods that implement Tikhonov damping.
 DAMPED_METHODS = frozenset({"svd", "cholqr", "sketch", "lsqr", "lsmr"})
 #: Methods for matrices of at least as many rows as columns only.
 TALL_ONLY_METHODS = frozenset({"sketch"})
+#: What to use instead on wide matrices (for the error message).
+WIDE_ALTERNATIVES = '"svd", "qr", "cholqr" or "lsqr"'
 
 #: "auto" takes the Cholesky route for single dense matrices at least this
 #: elongated and this large (see benchmarks/bench_lstsq.py).
@@ -97,10 +108,7 @@ def choose_lstsq_method(shape, kind="dense"):
     >>> lowrank.choose_lstsq_method((200000, 2000), kind="sparse")
     'lsmr'
     """
-    if kind not in ("dense", "sparse", "operator"):
-        raise ValueError(
-            f'`kind` must be "dense", "sparse" or "operator", got {kind!r}'
-        )
+    check_choice(kind, ("dense", "sparse", "operator"), "kind")
     if kind != "dense":
         return "lsmr"
     if len(shape) == 2:
@@ -118,60 +126,25 @@ def _kind(a):
     return "dense"
 
 
-def _as_rhs(b, a_ndim, m):
-    """b as an array of shape (..., M, K) and whether it was a stack of vectors.
-
-    ``b.ndim == a.ndim - 1`` means vectors ``(..., M)``; ``b.ndim >= a.ndim``
-    means matrices ``(..., M, K)``; batch dimensions broadcast with a's.
-    """
-    if scipy.sparse.issparse(b):
-        raise TypeError("`b` must be a dense array; convert with `b.toarray()`")
-    if isinstance(b, np.ma.MaskedArray):
-        raise TypeError("`b` is a masked array; use `b.filled(value)` or `b.data`")
-    if not hasattr(b, "__array__") and not isinstance(b, list | tuple):
-        raise TypeError(f"`b` must be an array-like of numbers, got {type(b).__name__}")
-    arr = np.asarray(b)
-    if arr.ndim < a_ndim - 1 or arr.ndim == 0:
-        raise ValueError(
-            f"`b` must have shape (..., M) (vectors, {a_ndim - 1} dimensions for "
-            f"`a` of {a_ndim}) or (..., M, K) (at least {a_ndim} dimensions); "
-            f"got shape {arr.shape}"
-        )
-    vector = arr.ndim == a_ndim - 1
-    if vector:
-        arr = arr[..., np.newaxis]
-    if arr.shape[-2] != m:
-        raise ValueError(
-            f"`a` has {m} rows but `b` has {arr.shape[-2]}: the shapes "
-            f"{'(..., M)' if vector else '(..., M, K)'} of b and (..., M, N) of "
-            "a must agree in M"
-        )
-    result_dtype(arr.dtype, "b")
-    return arr, vector
-
-
 def _rank_tolerances(method, atol, rtol, shape, dtype):
-    if method in RANKLESS_METHODS:
-        if atol is not None or rtol is not None:
-            raise ValueError(
-                f"method={method!r} does not determine a rank, so `atol` and "
-                "`rtol` do not apply; its accuracy is set by `tol`"
-            )
-        batch = shape[:-2]
-        return np.zeros(batch), np.zeros(batch)
-    return rank_cutoff_tolerances(atol, rtol, shape, dtype)
+    return solver_rank_tolerances(
+        method, atol, rtol, shape, dtype, rankless=RANKLESS_METHODS
+    )
 
 
 def _check_options(method, tol, maxiter, precond, damp, shape, dtype):
-    if precond is not None and method not in RANKLESS_METHODS:
-        raise ValueError(
-            f'`precond` applies to methods "lsqr" and "lsmr", not to method={method!r}'
-        )
-    damp = check_damp(damp, shape, real_dtype(dtype))
-    tol, maxiter = check_method_options(
-        method, tol, maxiter, damp, iterative=ITERATIVE_METHODS, damped=DAMPED_METHODS
+    return check_solver_options(
+        method,
+        tol,
+        maxiter,
+        precond,
+        damp,
+        shape,
+        dtype,
+        preconditioned=KRYLOV_METHODS,
+        iterative=ITERATIVE_METHODS,
+        damped=DAMPED_METHODS,
     )
-    return tol, maxiter, damp
 
 
 def _empty_solution(batch, n, k, dtype, b, iterative):
@@ -301,9 +274,12 @@ def lstsq(
         the damped problem). Not supported by ``"qr"``.
     check_finite : bool, optional
         Check `a` and `b` elementwise for NaN/Inf (default); with False a
-        cheaper sum test is used. Either way non-finite input raises
-        ValueError (scipy's lsqr silently returns NaN). A LinearOperator's
-        products cannot be checked; a non-finite product raises ValueError.
+        cheaper sum test is used. Either way non-finite input raises ValueError
+        (scipy's lsqr silently returns NaN). A LinearOperator's products cannot
+        be checked; a non-finite product raises ValueError. For a dask array the
+        test is always the deferred one (NaN/Inf show in the first pass's small
+        results, so it is exact and costs no pass) and raises ValueError
+        whatever this flag says.
     rng : None, int, numpy.random.Generator, optional
         Randomness of ``"sketch"`` and ``precond="sketch"``; an int or
         Generator makes the result reproducible.
@@ -452,8 +428,11 @@ def lstsq(
     >>> bool(res.converged.all()), bool(res.n_iter.max() < 40)
     (True, True)
     """
-    if is_dask_array(a):  # row-chunked dask array: lowrank._backends.dask
-        return dask_call("lstsq", locals())
+    if is_dask_array(a):
+        sol, vector = lstsq_distributed(
+            a, b, method, atol, rtol, damp, rng, tol, maxiter, precond
+        )
+        return _result(sol, sol.residuals, vector, single=True)
     if method != "auto":
         check_method(method, LSTSQ_METHODS)
     kind = _kind(a)
@@ -463,7 +442,7 @@ def lstsq(
         )
 
     a = as_matrix_stack(a, "a", check_finite_values="deferred")
-    b, vector = _as_rhs(b, a.ndim, a.shape[-2])
+    b, vector = as_rhs(b, a.ndim, a.shape[-2])
     dtype = result_dtype(np.result_type(a.dtype, b.dtype), "b")
     b = b.astype(dtype, copy=False)
     check_dense_finite(b, "b", check_finite)
@@ -481,11 +460,7 @@ def lstsq(
     finite_pending = method == "cholqr" and a.ndim == 2
     if not finite_pending:
         check_dense_finite(a, "a", check_finite)
-    if method in TALL_ONLY_METHODS and m < n:
-        raise ValueError(
-            f"method={method!r} needs M >= N, got a of shape {a.shape}; use "
-            '"svd", "qr", "cholqr" or "lsqr" for wide matrices'
-        )
+    check_tall_only(method, a.shape, TALL_ONLY_METHODS, WIDE_ALTERNATIVES)
     atol, rtol = _rank_tolerances(method, atol, rtol, a.shape, dtype)
     tol, maxiter, damp = _check_options(
         method, tol, maxiter, precond, damp, a.shape, dtype
@@ -505,13 +480,6 @@ def lstsq(
     if residuals is None:
         residuals = _squared_residuals(a, b, sol.x)
     return _result(sol, residuals, vector, single=a.ndim == 2)
-
-
-def check_dense_finite(arr, name, elementwise):
-    """NaN/Inf -> ValueError: elementwise, or by one sum (exact for detection)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        if elementwise or (arr.size and not np.isfinite(arr.sum())):
-            check_finite_values(arr, name)
 
 
 def _result(sol, residuals, vector, single):
@@ -535,11 +503,8 @@ def _krylov_over_stack(method, a, b, options):
     n_iter = np.empty((*batch, k), np.intp)
     converged = np.empty((*batch, k), bool)
     residuals = np.empty((*batch, k), real_dtype(a.dtype))
-    damp = np.broadcast_to(options.damp, batch)
-    for index in np.ndindex(*batch):
-        sol = lstsq_krylov(
-            method, a[index], b[index], options._replace(damp=damp[index])
-        )
+    for index, options_i in per_matrix(batch, options):
+        sol = lstsq_krylov(method, a[index], b[index], options_i)
         x[index], n_iter[index] = sol.x, sol.n_iter
         converged[index], residuals[index] = sol.converged, sol.residuals
     return Solution(x, np.full(batch, -1, np.intp), n_iter, converged, residuals)
@@ -555,14 +520,11 @@ def _lstsq_operator(a, b, method, atol, rtol, damp, rng, tol, maxiter, precond):
     kind = _kind(a)
     if method == "auto":
         method = choose_lstsq_method(a.shape, kind)
-    elif method not in RANKLESS_METHODS:
-        raise TypeError(
-            f"method={method!r} needs a dense array, but `a` is a "
-            f"{'scipy.sparse matrix' if kind == 'sparse' else 'LinearOperator'}; "
-            'use method="lsqr" or "lsmr" (or convert with `a.toarray()`)'
+    else:
+        check_dense_only_method(
+            method, kind, RANKLESS_METHODS, 'method="lsqr" or "lsmr"'
         )
-    if len(a.shape) != 2:
-        raise ValueError(f"`a` must be 2-D, got shape {a.shape}")
+    check_operator_2d(a.shape, "a")
     m, n = a.shape
     dtype_a = _operator_dtype(a)
     if kind == "sparse":
@@ -570,7 +532,7 @@ def _lstsq_operator(a, b, method, atol, rtol, damp, rng, tol, maxiter, precond):
             a = a.astype(dtype_a)
         if not np.all(np.isfinite(a.data)):
             check_finite_values(np.asarray(a.data), "a")
-    b, vector = _as_rhs(b, 2, m)
+    b, vector = as_rhs(b, 2, m)
     dtype = result_dtype(np.result_type(dtype_a, b.dtype), "b")
     b = np.ascontiguousarray(b, dtype=dtype)
     check_finite_values(b, "b")

@@ -14,8 +14,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from lowrank._core.spectral import spectral_solve
+from lowrank._core.stacks import per_matrix
 from lowrank.linalg._cod import cod_apply
-from lowrank.linalg._pinv import _spectral_inverse
 from lowrank.linalg._svd import stacked_svd, thin_svd
 
 __all__ = ["LstsqOptions", "Solution", "lstsq_qr", "lstsq_svd", "one_at_a_time"]
@@ -48,10 +49,6 @@ class Solution(NamedTuple):
     residuals: np.ndarray | None = None
 
 
-def _conj_t(a):
-    return np.swapaxes(a, -1, -2).conj()
-
-
 def direct_solution(x, rank):
     """A `Solution` of a direct method: no iterations, converged."""
     shape = (*x.shape[:-2], x.shape[-1])
@@ -61,14 +58,6 @@ def direct_solution(x, rank):
         np.zeros(shape, np.intp),
         np.ones(shape, bool),
     )
-
-
-def spectral_solve(u, s, vh, b, atol, rtol, damp):
-    """``x = V f(s) U^H b`` with the (damped, truncated) filter factors f of pinv."""
-    f, rank = _spectral_inverse(s, s, atol, rtol, damp)
-    coeffs = _conj_t(u) @ b
-    coeffs *= f[..., np.newaxis].astype(coeffs.dtype, copy=False)
-    return _conj_t(vh) @ coeffs, rank
 
 
 def lstsq_svd(a, b, atol, rtol, options):
@@ -104,16 +93,9 @@ def one_at_a_time(method):
         n_iter = np.empty((*batch, k), dtype=np.intp)
         converged = np.empty((*batch, k), dtype=bool)
         residuals = np.empty((*batch, k), dtype=np.finfo(a.dtype).dtype)
-        damp = np.broadcast_to(options.damp, batch)
         have_residuals = True
-        for index in np.ndindex(*batch):
-            sol = method(
-                a[index],
-                b[index],
-                atol[index],
-                rtol[index],
-                options._replace(damp=damp[index]),
-            )
+        for index, options_i in per_matrix(batch, options):
+            sol = method(a[index], b[index], atol[index], rtol[index], options_i)
             x[index], rank[index] = sol.x, sol.rank
             n_iter[index], converged[index] = sol.n_iter, sol.converged
             if sol.residuals is None:

@@ -11,6 +11,8 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from lowrank._backends.linear_map import DenseMap, OperatorMap, SparseMap
+from lowrank._core.arrays import conj_t
+from lowrank._core.validation import check_preconditioner
 from lowrank.exceptions import FallbackWarning
 from lowrank.linalg._lstsq._direct import Solution
 
@@ -26,15 +28,11 @@ PRECOND_SKETCH_ZETA = 8
 PRECONDITIONERS = ("column", "sketch")
 
 
-def _conj_t(a):
-    return a.conj().T
-
-
 class DenseOperator(DenseMap):
     """A dense matrix as products, plus the fused step of `_krylov`."""
 
     def fused(self, v, u, alpha):
-        from lowrank.linalg._lstsq._tall import normal_residual
+        from lowrank._backends.ndarray import normal_residual
 
         r, z, _ = normal_residual(self.a, u, v, alpha)
         return -r, -z
@@ -49,7 +47,7 @@ class SparseOperator(SparseMap):
 
     def __init__(self, a):
         super().__init__(a.tocsr())
-        self.ah = _conj_t(self.a).tocsr()
+        self.ah = conj_t(self.a).tocsr()
 
     def rmatmat(self, y):
         return np.asarray(self.ah @ y)
@@ -165,9 +163,11 @@ def make_preconditioner(precond, op, rng):
     no preconditioning. Validates the user's preconditioner.
     """
     m, n = op.shape
-    if precond is None:
+    # The boundary's rule, applied where the problem's N and dtype are known.
+    kind, precond = check_preconditioner(precond, n, op.dtype, PRECONDITIONERS)
+    if kind == "none":
         return None
-    if isinstance(precond, str):
+    if kind == "named":
         if precond == "column":
             norms = np.real(_column_norms(op)).astype(np.finfo(op.dtype).dtype)
             inverse = np.ones(n, dtype=norms.dtype)
@@ -187,36 +187,15 @@ def make_preconditioner(precond, op, rng):
                 )
                 return None
             return _Triangular(r)
-        raise ValueError(
-            f"`precond` must be None, {', '.join(map(repr, PRECONDITIONERS))}, an "
-            f"(N, N) array or sparse matrix, or a LinearOperator; got {precond!r}"
-        )
-    if getattr(precond, "shape", None) != (n, n):
-        raise ValueError(
-            f"`precond` must have shape (N, N) = ({n}, {n}), got "
-            f"{getattr(precond, 'shape', None)}"
-        )
-    if isinstance(precond, scipy.sparse.linalg.LinearOperator):
+    if kind == "operator":
         return _Operator(precond, op.dtype)
-    if scipy.sparse.issparse(precond):
-        if not np.all(np.isfinite(precond.data)):
-            raise ValueError("`precond` must contain only finite numbers")
+    if kind == "sparse":
         return _SparseLU(precond.astype(np.result_type(precond.dtype, op.dtype)))
-    p = np.asarray(precond)
-    if p.dtype.kind not in "biufc":
-        raise TypeError(f"`precond` must be numeric, got dtype {p.dtype}")
-    p = p.astype(np.result_type(p.dtype, op.dtype, np.float32))
-    if not np.all(np.isfinite(p)):
-        raise ValueError("`precond` must contain only finite numbers")
-    if np.array_equal(p, np.triu(p)):
-        if not np.all(np.diagonal(p)):
-            raise ValueError("`precond` is singular (a zero on its diagonal)")
-        return _Triangular(p)
-    if np.array_equal(p, np.tril(p)):
-        if not np.all(np.diagonal(p)):
-            raise ValueError("`precond` is singular (a zero on its diagonal)")
-        return _Triangular(p, lower=True)
-    return _DenseLU(p)
+    if np.array_equal(precond, np.triu(precond)):
+        return _Triangular(precond)
+    if np.array_equal(precond, np.tril(precond)):
+        return _Triangular(precond, lower=True)
+    return _DenseLU(precond)
 
 
 class _Preconditioned:

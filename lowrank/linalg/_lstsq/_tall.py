@@ -16,19 +16,25 @@ import warnings
 import numpy as np
 import scipy.linalg
 
-from lowrank._core.blas import matmul, svd_small
-from lowrank._core.validation import finite_or_raise
-from lowrank._kernels._rules import use_residual_kernel
+from lowrank._backends.ndarray import DenseTall, normal_residual
+from lowrank._core.arrays import conj_t
+from lowrank._core.blas import svd_small
+from lowrank._core.spectral import spectral_filter, spectral_solve
 from lowrank.exceptions import FallbackWarning
-from lowrank.linalg._lstsq._direct import (
-    Solution,
-    lstsq_svd,
-    one_at_a_time,
-    spectral_solve,
+from lowrank.linalg._lstsq._direct import Solution, lstsq_svd, one_at_a_time
+from lowrank.linalg._tallqr import (
+    CholeskyBreakdown,
+    cholesky_upper,
+    cholqr2_threshold,
+    qr_chain,
 )
-from lowrank.linalg._tallqr import cholqr2_threshold, gram, tall_qr_implicit
 
-__all__ = ["lstsq_cholqr", "lstsq_sketch", "normal_residual"]
+__all__ = [
+    "lstsq_cholqr",
+    "lstsq_sketch",
+    "lstsq_tall_route",
+    "lstsq_wide_route",
+]
 
 #: A full-rank decision is trusted only if s_min exceeds the cutoff by this
 #: factor (the singular values of a Cholesky or sketched R carry relative
@@ -48,54 +54,12 @@ SKETCH_FACTOR = 8
 SKETCH_ZETA = 8
 
 
-def _conj_t(a):
-    return a.conj().T
-
-
-def normal_residual(a, b, x, scale=None):
-    """``(r, A^H r, ||r||^2 per column)``, ``r = b scale - A x``, in one pass.
-
-    The numba kernel reads each block of rows of A once for both products
-    (`lowrank._kernels.residual`); otherwise two BLAS calls.
-    """
-    order = "F" if a.flags.f_contiguous and not a.flags.c_contiguous else "C"
-    k = b.shape[1] if b.ndim == 2 else 1
-    if use_residual_kernel(a.shape, a.dtype, k=k, order=order):
-        from lowrank._kernels.residual import residual_normal
-
-        return residual_normal(a, b, x, scale)
-    from lowrank._kernels.residual import residual_normal_numpy
-
-    return residual_normal_numpy(a, b, x, scale)
-
-
-def _use_parallel_gram(shape, dtype):
-    """Whether the parallel row-blocked Gram kernel beats syrk (measured rule)."""
-    m, n = shape
-    return np.dtype(dtype).kind == "f" and n <= 160 and m >= 16384
-
-
-def _gram_for_solve(a, b):
-    """``(A^H A, A^H b)``, on all cores when the row-blocked kernel is expected to win.
-
-    The kernel forms ``A^H b`` in the same pass. Unlike inside tall_qr, the
-    other passes of the refinement are numba kernels too, so the parallel
-    kernel does not contend with OpenBLAS threads.
-    """
-    if _use_parallel_gram(a.shape, a.dtype):
-        from lowrank._kernels.gram import gram_rowblocked
-
-        return gram_rowblocked(a, parallel=True, rhs=b)
-    _, atb, _ = normal_residual(a, b, np.zeros((a.shape[1], b.shape[1]), a.dtype))
-    return gram(a), atb
-
-
 def _upper_cholesky(g):
+    """The upper Cholesky factor of `g`, or None where it breaks down."""
     try:
-        c = scipy.linalg.cholesky(g, lower=False, check_finite=False)
-    except np.linalg.LinAlgError:
+        return cholesky_upper(g)
+    except CholeskyBreakdown:
         return None
-    return c if np.all(np.isfinite(c)) else None
 
 
 def _cho_solve(c, z):
@@ -151,27 +115,25 @@ def _certainly_full_rank(s_min, s_max, atol, rtol, distortion=1.0):
     )
 
 
-def _refine(a, b, atb, g, c, s_max, damp, *, residual=normal_residual, b_norm=None):
+def _refine(y, b, atb, g, c, s_max, damp, b_norm):
     """Corrected semi-normal equations with refinement [Björck 1987].
 
     ``x_0 = R^{-1} R^{-H} A^H b``; then ``r_k = b - A x_k``,
     ``x_{k+1} = x_k + R^{-1} R^{-H} (A^H r_k - d^2 x_k)`` until the backward
     error of ``x_k`` is at rounding level (one correction is then still
     applied). Returns None if the corrections stop shrinking (cond(A)^2 eps
-    too close to 1 for the semi-normal equations). `residual` computes
-    ``(r, A^H r, ||r||^2)`` (the dask backend passes a distributed one) and
-    `b_norm` may pass in ``||b||`` per column.
+    too close to 1 for the semi-normal equations). Each step is one fused
+    pass ``(A^H r, ||r||^2)`` over the operand `y` (`TallOperand.residual`);
+    `b_norm` is ``||b||`` per column.
     """
-    eps = np.finfo(a.dtype).eps
-    tol = 10.0 * np.sqrt(a.shape[0]) * eps
+    eps = np.finfo(y.dtype).eps
+    tol = 10.0 * np.sqrt(y.shape[0]) * eps
     d2 = damp * damp
     scale = np.sqrt(s_max * s_max + d2)  # ||[A; d I]||_2
-    if b_norm is None:
-        b_norm = np.linalg.norm(b, axis=0)
     x = _cho_solve(c, atb)
     previous = None
     for step in range(1, MAX_REFINEMENT_STEPS + 1):
-        _, z, rr = residual(a, b, x)
+        z, rr = y.residual(b, x)
         if d2:
             z -= d2 * x
         r_norm = np.sqrt(rr)
@@ -196,31 +158,6 @@ def _refine(a, b, atb, g, c, s_max, damp, *, residual=normal_residual, b_norm=No
     return None
 
 
-def _qr_route(a, b, g, atol, rtol, damp, start="scholqr3"):
-    """Stable QR (shifted CholeskyQR3, else Householder), SVD of R, spectral solve.
-
-    The pseudo-inverse route of :func:`lowrank.pinv`'s ``"cholqr"``, applied
-    to b: exact rank rule, damping by filter factors, any conditioning.
-    """
-    m, n = a.shape
-    if m >= n:
-        q_prev, r_last, r, _ = tall_qr_implicit(a, start, g=g)
-        # Q^H b = r_last^{-H} q_prev^H b
-        # q_prev^H b = conj(q_prev^T conj(b)); all products on scipy's BLAS,
-        # like the QR (see lowrank._core.blas).
-        qhb = scipy.linalg.solve_triangular(
-            r_last, matmul(q_prev.T, b.conj()).conj(), trans="C", check_finite=False
-        )
-        u, s, vh = svd_small(r)
-        return spectral_solve(u, s, vh, qhb, atol, rtol, damp)
-    # Wide: A^H = Q R, R = U S V^H, so A = V S U^H Q^H and A^+ b = Q U f(S) V^H b.
-    q_prev, r_last, r, _ = tall_qr_implicit(_conj_t(a), start, g=g)
-    u, s, vh = svd_small(r)
-    w, rank = spectral_solve(_conj_t(vh), s, _conj_t(u), b, atol, rtol, damp)
-    w = scipy.linalg.solve_triangular(r_last, w, check_finite=False)
-    return matmul(q_prev, w), rank
-
-
 def _solution(x, rank, steps, converged, residuals=None):
     k = x.shape[1]
     return Solution(
@@ -232,6 +169,67 @@ def _solution(x, rank, steps, converged, residuals=None):
     )
 
 
+def lstsq_tall_route(y, b, atol, rtol, damp, *, qr_start, seminormal=True):
+    """Least squares for the tall operand `y` of A (M >= N): one driver, any backend.
+
+    With `seminormal`: one pass forms ``(A^H A, A^H b, ||b||^2)``; if A is
+    certainly of full column rank under the rank rule and cond(A) is below
+    about 0.1 / sqrt(eps), the corrected semi-normal equations with
+    refinement (`_refine`, one fused pass per step). Otherwise, or when
+    refinement stalls: the stable QR route, a thin QR by `qr_chain` from
+    `qr_start` (reusing the Gram matrix; ``Q^H b`` carried through its final
+    pass), the SVD of R and the spectral solve of the rank rule. NaN/Inf in
+    A or b raise ValueError from the first pass's results (deferred test).
+    Returns a `Solution` whose residuals are None on the QR route.
+    """
+    n = y.shape[1]
+    g = None
+    finite = True
+    if seminormal:
+        g, atb, bb = y.normal_equations(b)
+        # NaN/Inf in A (or b) show in these; False here means overflow only.
+        finite = y.finite([g, atb, bb])
+    if seminormal and finite:
+        c0 = _upper_cholesky(g)
+        if c0 is not None:
+            s_min, s_max = _extreme_singular_values(c0, g)
+            well_conditioned = s_max <= cholqr2_threshold(y.dtype) * s_min
+            if well_conditioned and _certainly_full_rank(s_min, s_max, atol, rtol):
+                c = c0
+                if damp:
+                    c = _upper_cholesky(g + damp * damp * np.eye(n, dtype=g.dtype))
+                refined = (
+                    None
+                    if c is None
+                    else _refine(y, b, atb, g, c, s_max, damp, np.sqrt(bb.real))
+                )
+                if refined is not None:
+                    x, steps, rr = refined
+                    return _solution(x, n, steps, True, rr)
+    # An overflowing Gram matrix is no use to the Cholesky passes either.
+    chain = qr_chain(y, qr_start if finite else "householder", g=g, b=b)
+    u, s, vh = svd_small(chain.r)
+    x, rank = spectral_solve(u, s, vh, chain.carried["b"], atol, rtol, damp)
+    return _solution(x, rank, 0, True)
+
+
+def lstsq_wide_route(t, b, atol, rtol, damp, *, qr_start="auto", g=None):
+    """Minimum-norm least squares for wide A from the tall operand ``t = A^H``.
+
+    ``A^H = Q R`` (`qr_chain`), ``R = U S V^H``, so ``A = V S U^H Q^H`` and
+    ``A^+ b = Q U f(S) V^H b`` (one product over the tall operand; `b` is a
+    small numpy M x K array). Returns ``(x, rank, ||b - A x||^2)``, the
+    residuals from the M-vectors ``b - V diag(s f(s)) V^H b`` (no pass).
+    """
+    chain = qr_chain(t, qr_start, g=g)
+    u, s, vh = svd_small(chain.r)
+    f, rank = spectral_filter(s, s, atol, rtol, damp)
+    coeffs = (vh @ b) * f[:, np.newaxis].astype(b.dtype)
+    x = chain.q_apply(u @ coeffs)
+    r = b - conj_t(vh) @ ((s * f)[:, np.newaxis] * (vh @ b))
+    return x, int(rank), np.sum((r * r.conj()).real, axis=0)
+
+
 def _lstsq_cholqr_one(a, b, atol, rtol, options):
     """Semi-normal equations with the Cholesky factor of A^H A, refined.
 
@@ -241,29 +239,15 @@ def _lstsq_cholqr_one(a, b, atol, rtol, options):
     """
     m, n = a.shape
     damp = float(options.damp)
-    tall = m >= n
-    if tall:
-        g, atb = _gram_for_solve(a, b)
-    else:
-        g = gram(_conj_t(a))
+    if m >= n:
+        y = DenseTall(a)
+        return lstsq_tall_route(y, b, atol, rtol, damp, qr_start="scholqr3")
+    t = DenseTall(conj_t(a))
+    g, _ = t.gram()
     # NaN/Inf in A show on the diagonal of G; False here means overflow only.
-    finite = finite_or_raise(g, a, "a") if options.finite_pending else True
-    if tall and finite:
-        c0 = _upper_cholesky(g)
-        if c0 is not None:
-            s_min, s_max = _extreme_singular_values(c0, g)
-            well_conditioned = s_max <= cholqr2_threshold(a.dtype) * s_min
-            if well_conditioned and _certainly_full_rank(s_min, s_max, atol, rtol):
-                c = c0
-                if damp:
-                    c = _upper_cholesky(g + damp * damp * np.eye(n, dtype=g.dtype))
-                refined = None if c is None else _refine(a, b, atb, g, c, s_max, damp)
-                if refined is not None:
-                    x, steps, rr = refined
-                    return _solution(x, n, steps, True, rr)
-    # An overflowing Gram matrix is no use to the Cholesky passes either.
+    finite = t.finite([g])
     start = "scholqr3" if finite else "householder"
-    x, rank = _qr_route(a, b, g, atol, rtol, damp, start)
+    x, rank, _ = lstsq_wide_route(t, b, atol, rtol, damp, qr_start=start, g=g)
     return _solution(x, rank, 0, True)
 
 
@@ -332,7 +316,7 @@ def _lstsq_sketch_one(a, b, atol, rtol, options):
         sb = np.vstack([sb, np.zeros((n, b.shape[1]), a.dtype)])
         q, r = np.linalg.qr(sa)
     # Warm start: the sketched problem's solution (sketch-and-solve).
-    x = scipy.linalg.solve_triangular(r, _conj_t(q) @ sb, check_finite=False)
+    x = scipy.linalg.solve_triangular(r, conj_t(q) @ sb, check_finite=False)
     eps = np.finfo(a.dtype).eps
     budget = (
         options.maxiter
@@ -361,7 +345,7 @@ def _sketch_free(a, b, atol, rtol, options):
     if not (_certainly_full_rank(s[-1], s[0], atol, rtol) and s[0] < limit * s[-1]):
         _fallback("A is rank deficient or too ill-conditioned", options, depth=1)
         return lstsq_svd(a, b, atol, rtol, options._replace(damp=np.asarray(damp)))
-    x = scipy.linalg.solve_triangular(r, _conj_t(q[:m]) @ b, check_finite=False)
+    x = scipy.linalg.solve_triangular(r, conj_t(q[:m]) @ b, check_finite=False)
     budget = options.maxiter if options.maxiter is not None else 10
     x, n_iter, converged = _momentum(
         a, b, x, r, np.hypot(s[0], damp), damp, 0.0, options.tol, budget

@@ -1,0 +1,26 @@
+"""Loops over stacks of matrices, for the methods LAPACK cannot batch."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["per_matrix"]
+
+
+def per_matrix(batch, options):
+    """``(index, options)`` for each matrix of a stack of shape `batch`.
+
+    `options` is a NamedTuple whose `damp` has (or broadcasts to) the stack's
+    shape; each matrix gets its own scalar damp.
+
+    Examples
+    --------
+    >>> from typing import NamedTuple
+    >>> class Options(NamedTuple):
+    ...     damp: object
+    >>> [(index, float(o.damp)) for index, o in per_matrix((2,), Options(0.5))]
+    [((0,), 0.5), ((1,), 0.5)]
+    """
+    damp = np.broadcast_to(options.damp, batch)
+    for index in np.ndindex(*batch):
+        yield index, options._replace(damp=damp[index])
