@@ -8,7 +8,7 @@ import lowrank
 from lowrank.linalg._svd import canonical_signs
 from tests.helpers import eps, exact_singular_values
 from tests.strategies import matrices
-from tests.test_tallskinny import with_condition
+from tests.linalg.test_tallqr import with_condition
 
 
 def assert_valid_svd(a, u, s, vh, factor=10.0):

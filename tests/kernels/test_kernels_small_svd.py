@@ -292,7 +292,7 @@ def test_use_small_svd_rule():
 
 def test_importing_lowrank_does_not_import_numba():
     code = "import sys, lowrank, lowrank._kernels; sys.exit('numba' in sys.modules)"
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     proc = subprocess.run([sys.executable, "-c", code], cwd=root, check=False)
     assert proc.returncode == 0, "importing lowrank or lowrank._kernels imported numba"
 
