@@ -1,9 +1,9 @@
 """Repository-wide pytest configuration: what not to collect.
 
-The dask backend (`lowrank/_dask/`) imports dask, an optional dependency, and
-so does the page "Beyond one machine" (`docs/distributed.rst`): without dask
-(and distributed) their doctests are not collected. tests/test_dask.py skips
-itself then.
+The dask backend (`lowrank/_backends/dask/`) imports dask, an optional
+dependency, and so does the page "Beyond one machine" (`docs/distributed.rst`):
+without dask (and distributed) their doctests are not collected.
+tests/backends/test_dask.py skips itself then.
 """
 
 
@@ -18,4 +18,4 @@ def _dask_available():
 
 collect_ignore_glob = []
 if not _dask_available():
-    collect_ignore_glob += ["lowrank/_dask/_*.py", "docs/distributed.rst"]
+    collect_ignore_glob += ["lowrank/_backends/dask/*.py", "docs/distributed.rst"]

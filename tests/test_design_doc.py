@@ -124,7 +124,11 @@ def _problem(span):
 
 def test_design_page_exists_and_describes_the_layers():
     text = DESIGN.read_text()
-    for heading in ("## Layers and layout", "## The backend protocol", "## The drivers"):
+    for heading in (
+        "## Layers and layout",
+        "## The backend protocol",
+        "## The drivers",
+    ):
         assert heading in text
 
 

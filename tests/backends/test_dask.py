@@ -20,6 +20,7 @@ distributed = pytest.importorskip("distributed")
 
 import lowrank  # noqa: E402
 from lowrank.exceptions import FallbackWarning  # noqa: E402
+from tests.helpers import eps  # noqa: E402
 
 M, N, CHUNKS = 2000, 20, 4
 
@@ -38,10 +39,6 @@ def client():
         with distributed.Client(cluster) as c:
             yield c
         cluster.close()
-
-
-def eps(dtype):
-    return float(np.finfo(np.dtype(dtype)).eps)
 
 
 def matrix(m, n, *, cond=10.0, rank=None, dtype=np.float64, seed=0):

@@ -14,7 +14,14 @@ from lowrank.approx._rangefinder import (
     randomized_svd,
     rangefinder,
 )
-from tests.helpers import eps, nan_operator
+from tests.helpers import (
+    assert_canonical_signs,
+    assert_orthonormal,
+    eps,
+    nan_operator,
+    random_orthonormal,
+    spectral_error,
+)
 
 DECAYS = {
     "fast": lambda n: 0.5 ** np.arange(n),
@@ -28,31 +35,14 @@ DECAYS = {
 SPECTRAL_FACTOR = {"fast": 1.01, "slow": 1.05}
 
 
-def orthonormal(shape, dtype, rng):
-    """Random (M, r) matrix with orthonormal columns (complex Haar for complex)."""
-    x = rng.standard_normal(shape)
-    if np.issubdtype(dtype, np.complexfloating):
-        x = x + 1j * rng.standard_normal(shape)
-    return np.linalg.qr(x)[0]
-
-
 def with_spectrum(m, n, s, dtype=np.float64, seed=0):
     """``A = U0 diag(s) V0^H`` (complex U0, V0 for complex dtypes), cast to dtype."""
     rng = np.random.default_rng(seed)
     r = len(s)
-    u0 = orthonormal((m, r), dtype, rng)
-    v0 = orthonormal((n, r), dtype, rng)
+    complex_ = np.issubdtype(dtype, np.complexfloating)
+    u0 = random_orthonormal(rng, m, r, complex_)
+    v0 = random_orthonormal(rng, n, r, complex_)
     return ((u0 * s) @ v0.conj().T).astype(dtype)
-
-
-def spectral_error(a, u, s, vh):
-    a = np.asarray(a, dtype=np.complex128)
-    return np.linalg.norm(a - (u * s) @ vh, 2)
-
-
-def orthonormality_error(q):
-    q = q.astype(np.complex128)
-    return np.linalg.norm(q.conj().T @ q - np.eye(q.shape[1]))
 
 
 def assert_svd_shapes(a, k, u, s, vh, dtype):
@@ -63,10 +53,7 @@ def assert_svd_shapes(a, k, u, s, vh, dtype):
     assert u.dtype == vh.dtype == np.dtype(dtype)
     assert s.dtype == np.finfo(dtype).dtype
     assert np.all(np.diff(s) <= 0)
-    # canonical signs: the largest-magnitude entry of each column of U is > 0
-    pivots = u[np.argmax(np.abs(u), axis=0), np.arange(k)]
-    assert np.all(pivots.real > 0)
-    assert np.all(pivots.imag == 0)
+    assert_canonical_signs(u)
 
 
 # --------------------------------------------------------------------------
@@ -97,8 +84,8 @@ def test_eckart_young(decay, shape, dtype, k):
     # orthonormal factors
     # measured up to 9.3 eps sqrt(k); 30 leaves room for other draws
     tol = 30 * eps(dtype) * np.sqrt(k)
-    assert orthonormality_error(u) <= tol
-    assert orthonormality_error(vh.conj().T) <= tol
+    assert_orthonormal(u, tol)
+    assert_orthonormal(vh.conj().T, tol)
 
 
 def test_complex_needs_conjugate_transposes():
@@ -136,7 +123,7 @@ def test_rangefinder_and_qb(dtype):
     q = rangefinder(a, 8, rng=0)
     assert q.shape == (300, 18)
     assert q.dtype == np.dtype(dtype)
-    assert orthonormality_error(q) <= 100 * eps(dtype)
+    assert_orthonormal(q, 100 * eps(dtype))
     res = qb(a, 8, rng=0)
     assert isinstance(res, QBResult)
     np.testing.assert_array_equal(res.Q, q)  # same seed, same basis
@@ -200,8 +187,8 @@ def test_single_precision(sketch, dtype):
     e = eps(dtype)
     assert spectral_error(a, u, s, vh) <= 1.01 * s0[k] + 100 * e * s0[0]
     np.testing.assert_allclose(s, s0[:k], atol=100 * e * s0[0])
-    assert orthonormality_error(u) <= 100 * e
-    assert orthonormality_error(vh.conj().T) <= 100 * e
+    assert_orthonormal(u, 100 * e)
+    assert_orthonormal(vh.conj().T, 100 * e)
 
 
 def test_integer_input_computes_in_float64():

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import lowrank.approx._nystrom as nystrom_module
 from lowrank import NystromResult, nystrom
 from lowrank.exceptions import FallbackWarning
-from tests.helpers import eps
+from tests.helpers import assert_canonical_signs, assert_orthonormal, eps
 
 N = 200
 #: Complex cases run on smaller matrices and fewer draws: on this 2-core
@@ -70,11 +70,8 @@ def assert_valid_result(res, n, k, dtype):
     assert v.dtype == np.dtype(dtype)
     assert np.all(w >= 0)
     assert np.all(np.diff(w) <= 0)
-    gram = v.astype(np.complex128).conj().T @ v.astype(np.complex128)
-    assert np.linalg.norm(gram - np.eye(k)) <= 10 * n * eps(dtype)
-    pivots = v[np.argmax(np.abs(v), axis=0), np.arange(k)]
-    assert np.all(pivots.real > 0)
-    assert np.all(pivots.imag == 0)
+    assert_orthonormal(v, 10 * n * eps(dtype))
+    assert_canonical_signs(v)
 
 
 # --------------------------------------------------------------------------

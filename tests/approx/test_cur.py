@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from lowrank import CURResult, cur
 from lowrank.approx._cur import MIDDLES, SELECTIONS, _deim
-from tests.helpers import eps, nan_operator, random_matrix
+from tests.helpers import eps, low_rank_plus_noise, nan_operator, random_matrix
 from tests.strategies import haar
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
@@ -20,12 +20,6 @@ def low_rank(m, n, rank, dtype=np.float64, seed=0):
     return (
         random_matrix((m, rank), dtype, rng) @ random_matrix((rank, n), dtype, rng)
     ).astype(dtype)
-
-
-def low_rank_plus_noise(m, n, rank, noise, seed=0):
-    rng = np.random.default_rng(seed)
-    signal = rng.standard_normal((m, rank)) @ rng.standard_normal((rank, n))
-    return signal / np.sqrt(rank) + noise * rng.standard_normal((m, n))
 
 
 def product(c, u, r):

@@ -12,6 +12,7 @@ from lowrank.linalg._pinv import DAMPED_METHODS, PINV_METHODS
 from tests.helpers import (
     PINV_ACCURACY,
     PINV_RANK_GAP,
+    assert_close_pinv,
     assert_moore_penrose,
     eps,
     numerical_rank,
@@ -56,7 +57,7 @@ def test_hermitian_agrees_with_svd(case):
     x_h, rank_h = lowrank.pinv(case.a, hermitian=True, return_rank=True)
     x_s, rank_s = lowrank.pinv(case.a, return_rank=True)
     np.testing.assert_array_equal(rank_h, rank_s)
-    _assert_close_pinv(x_h, x_s, case.a, rank_s)
+    assert_close_pinv(x_h, x_s, case.a, rank_s)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -69,29 +70,6 @@ def test_rank_matches_the_cutoff_rule(method, case):
     assert rank == numerical_rank(case.a, floor=floor)
 
 
-def _assert_close_pinv(x, y, a, rank):
-    """||x - y|| <= C p eps kappa^2... bounded by perturbation theory per matrix.
-
-    For a fixed rank the pseudo-inverse's relative sensitivity is about
-    kappa (Wedin), so two backward-stable results differ by O(p eps kappa)
-    relative to ||A^+||.
-    """
-    a = np.asarray(a)
-    batch = a.shape[:-2]
-    ranks = np.broadcast_to(rank, batch)
-    for index in np.ndindex(*batch):
-        am, r = a[index], int(ranks[index])
-        if r == 0:
-            assert np.all(x[index] == 0)
-            assert np.all(y[index] == 0)
-            continue
-        s = np.linalg.svd(am.astype(np.complex128), compute_uv=False)
-        kappa = s[0] / s[r - 1]
-        p = max(am.shape)
-        err = np.linalg.norm(x[index] - y[index]) / np.linalg.norm(y[index])
-        assert err <= 20 * p * eps(am.dtype) * kappa, (index, err, kappa)
-
-
 @given(case=matrices(batch_shapes=((),)))
 def test_parity_with_scipy(case):
     assume(rank_is_well_defined(case.a))
@@ -99,7 +77,7 @@ def test_parity_with_scipy(case):
     x_ref, rank_ref = scipy.linalg.pinv(case.a, return_rank=True)
     assert rank == rank_ref
     assert x.dtype == x_ref.dtype
-    _assert_close_pinv(x, x_ref, case.a, rank)
+    assert_close_pinv(x, x_ref, case.a, rank)
 
 
 def test_parity_with_scipy_on_stack_elementwise():
@@ -504,7 +482,7 @@ def test_cholqr_route_on_big_tall_matrices(cond, dtype):
     x_svd, rank_svd = lowrank.pinv(a, method="svd", return_rank=True)
     if rank_is_well_defined(a):
         assert rank == rank_svd
-        _assert_close_pinv(x, x_svd, a, rank)
+        assert_close_pinv(x, x_svd, a, rank)
 
 
 @pytest.mark.parametrize("cond", [1e3, 1e10])

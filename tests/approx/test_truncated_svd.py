@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 import lowrank
 from lowrank import choose_truncated_svd_method, qb, rangefinder, truncated_svd
 from lowrank.approx._truncated_svd import TRUNCATED_SVD_METHODS
-from tests.helpers import eps, nan_operator
+from tests.helpers import (
+    assert_canonical_signs,
+    assert_orthonormal,
+    eps,
+    nan_operator,
+    spectral_error,
+)
 from tests.strategies import haar
 
 METHODS = list(TRUNCATED_SVD_METHODS)
@@ -44,15 +50,6 @@ def build(rng, m, n, s, dtype=np.float64):
     u = haar(rng, m, s.size, complex_)
     v = haar(rng, n, s.size, complex_)
     return ((u * s) @ v.conj().T).astype(dtype)
-
-
-def spectral_error(a, u, s, vh):
-    return np.linalg.norm(a - (u * s) @ vh, 2)
-
-
-def assert_orthonormal(x, tol):
-    k = x.shape[1]
-    assert np.linalg.norm(x.conj().T @ x - np.eye(k)) <= tol
 
 
 @st.composite
@@ -129,10 +126,7 @@ def test_dtypes(method, dtype):
     a64 = a.astype(np.complex128)
     err = spectral_error(a64, u.astype(np.complex128), s.astype(float), vh)
     assert err <= 1.01 * s0[k] + 200 * eps(dtype) * s0[0]
-    # canonical signs: largest entry of each column of U real and positive
-    pivot = u[np.argmax(np.abs(u), axis=0), np.arange(k)]
-    assert np.all(pivot.real > 0)
-    assert np.all(pivot.imag == 0)
+    assert_canonical_signs(u)
 
 
 def test_complex_uses_conjugate_transposes():

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lowrank import IDResult, choose_interpolative_method, interpolative
-from tests.helpers import eps, nan_operator, random_matrix
+from tests.helpers import eps, low_rank_plus_noise, nan_operator, random_matrix
 from tests.strategies import haar, with_layout
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
@@ -23,14 +23,6 @@ def with_spectrum(m, n, s, dtype=np.float64, seed=0):
     u = haar(rng, m, len(s), complex_)
     v = haar(rng, n, len(s), complex_)
     return ((u * s) @ v.conj().T).astype(dtype)
-
-
-def low_rank_plus_noise(m, n, rank, noise, dtype=np.float64, seed=0):
-    rng = np.random.default_rng(seed)
-    signal = random_matrix((m, rank), dtype, rng) @ random_matrix((rank, n), dtype, rng)
-    return (signal / np.sqrt(rank) + noise * random_matrix((m, n), dtype, rng)).astype(
-        dtype
-    )
 
 
 def reconstruct(a, idx, coef, axis):

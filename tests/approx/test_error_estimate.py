@@ -4,31 +4,17 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from lowrank.approx._error_estimate import BLOCK_SIZE, estimate_spectral_error
+from tests.helpers import random_orthonormal, spectral_error
 
 M, N = 300, 200
 
 
-def _orthonormal(rng, rows, cols, complex_=False):
-    g = rng.standard_normal((rows, cols))
-    if complex_:
-        g = g + 1j * rng.standard_normal((rows, cols))
-    q, _ = np.linalg.qr(g)
-    return q
-
-
 def _with_spectrum(s, rng, m=M, n=N, complex_=False):
     """A = U0 diag(s) V0^H, returned with U0 and V0^H."""
-    u0 = _orthonormal(rng, m, len(s), complex_)
-    v0 = _orthonormal(rng, n, len(s), complex_)
+    u0 = random_orthonormal(rng, m, len(s), complex_)
+    v0 = random_orthonormal(rng, n, len(s), complex_)
     vh0 = v0.conj().T
     return (u0 * s) @ vh0, u0, vh0
-
-
-def _true_error(a, u, s, vh):
-    dense = a.toarray() if scipy.sparse.issparse(a) else np.asarray(a)
-    wide = np.complex128 if np.iscomplexobj(dense) or np.iscomplexobj(u) else float
-    e = dense.astype(wide) - (u.astype(wide) * s) @ vh.astype(wide)
-    return float(np.linalg.norm(e, 2))
 
 
 class CountingOperator(scipy.sparse.linalg.LinearOperator):
@@ -97,7 +83,7 @@ def test_truncated_svd_of_random_matrix():
     u, s, vh = np.linalg.svd(a, full_matrices=False)
     k = 7
     est = estimate_spectral_error(a, u[:, :k], s[:k], vh[:k], rng=1)
-    true = _true_error(a, u[:, :k], s[:k], vh[:k])
+    true = spectral_error(a, u[:, :k], s[:k], vh[:k])
     assert true * (1 - 2e-2) <= est <= true * (1 + 1e-12)
 
 
@@ -169,7 +155,7 @@ def test_sparse(fmt):
     u, s, vh = np.linalg.svd(dense, full_matrices=False)
     k = 6
     est = estimate_spectral_error(sp, u[:, :k], s[:k], vh[:k], rng=rng)
-    true = _true_error(dense, u[:, :k], s[:k], vh[:k])
+    true = spectral_error(dense, u[:, :k], s[:k], vh[:k])
     assert true * (1 - 2e-2) <= est <= true * (1 + 1e-12)
     assert est == pytest.approx(
         estimate_spectral_error(dense, u[:, :k], s[:k], vh[:k], rng=5), rel=1e-3
@@ -234,7 +220,7 @@ def test_float32_computes_in_float32():
     est_dense32 = estimate_spectral_error(*f32, rng=3)
     # The float32 factors carry rounding of ~1e-7 * ||A|| into E: compare at
     # float32 level against the float64 norm of the rounded data.
-    true = _true_error(*f32)
+    true = spectral_error(*f32)
     for est in (est32, est_dense32):
         assert est == pytest.approx(true, rel=1e-2)
         assert est <= true * (1 + 1e-4)
@@ -257,7 +243,7 @@ def test_complex_uses_conjugate_transpose(dtype):
     a, u, ss, vh = a.astype(dtype), u0[:, :k].astype(dtype), s[:k], vh0[:k]
     vh = vh.astype(dtype)
     rtol = 1e-2
-    true = _true_error(a, u, ss, vh)
+    true = spectral_error(a, u, ss, vh)
     for arg in (a, CountingOperator(a), scipy.sparse.csr_matrix(a)):
         est = estimate_spectral_error(arg, u, ss, vh, rng=4)
         assert est == pytest.approx(true, rel=rtol)

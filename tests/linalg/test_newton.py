@@ -10,28 +10,24 @@ from hypothesis import assume, given, settings
 import lowrank
 from lowrank._core.validation import check_iteration_options as check_newton_options
 from lowrank.linalg._newton import _doubling_steps, pinv_newton
-from tests import helpers
 from tests.helpers import (
+    PINV_CASES,
+    assert_close_to_svd_pinv,
+    assert_moore_penrose,
     build,
     default_tols,
     eps,
+    numerical_rank,
     rank_is_well_defined,
 )
-from tests.helpers import moore_penrose_bounds as _bounds
-from tests.helpers import numerical_rank as svd_rule_rank
 from tests.strategies import ALL_DTYPES, matrices
-
-
-def rank_has_gap(a, factor=100.0):
-    return rank_is_well_defined(a, factor=factor)
-
-
-def moore_penrose_bounds(a, rank, constant):
-    return _bounds(a, rank, (constant, 1))
-
 
 #: Documented accuracy constant C (residuals <= C p eps kappa); measured < 0.2.
 ACCURACY = 10.0
+
+#: The rank is compared with the SVD rule's only where no singular value lies
+#: within this factor of the cutoff.
+RANK_GAP = 100.0
 
 
 def newton(a, **kwargs):
@@ -45,29 +41,8 @@ def newton(a, **kwargs):
     return x, rank, n_iter
 
 
-def check_moore_penrose(a, x, rank):
-    helpers.check_moore_penrose(a, x, rank, ACCURACY)
-
-
-def check_close_to_svd_pinv(a, x, rank):
-    helpers.check_close_to_svd_pinv(a, x, rank, ACCURACY)
-
-
-CASES = [
-    # (m, n, singular values)
-    (8, 8, np.logspace(0, -2, 8)),
-    (30, 7, np.logspace(0, -1, 7)),
-    (7, 30, np.logspace(0, -1, 7)),
-    (12, 9, [3.0, 2.0, 1.0, 0.5]),  # rank 4 of 9, exact zeros
-    (9, 12, [1.0] * 5),  # rank 5, well conditioned: the unstable case
-    (10, 10, [1.0] * 9),  # rank 9 of 10
-    (1, 6, [2.0]),
-    (6, 1, [0.5]),
-]
-
-
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
-@pytest.mark.parametrize(("m", "n", "s"), CASES)
+@pytest.mark.parametrize(("m", "n", "s"), PINV_CASES)
 def test_moore_penrose_and_parity(m, n, s, dtype):
     rng = np.random.default_rng(m * 100 + n)
     a = build(rng, m, n, s, dtype)
@@ -77,8 +52,8 @@ def test_moore_penrose_and_parity(m, n, s, dtype):
     assert x.shape == (n, m)
     assert x.dtype == a.dtype
     assert rank == len(s)
-    check_moore_penrose(a, x, rank)
-    check_close_to_svd_pinv(a, x, rank)
+    assert_moore_penrose(a, x, rank, (ACCURACY, 1))
+    assert_close_to_svd_pinv(a, x, rank, ACCURACY)
 
 
 @pytest.mark.parametrize(
@@ -92,8 +67,8 @@ def test_ill_conditioned(m, n, r, dtype, log10_cond):
     x, rank, _ = newton(a)
     assert rank == r
     assert x.dtype == a.dtype
-    check_moore_penrose(a, x, rank)
-    check_close_to_svd_pinv(a, x, rank)
+    assert_moore_penrose(a, x, rank, (ACCURACY, 1))
+    assert_close_to_svd_pinv(a, x, rank, ACCURACY)
 
 
 @settings(max_examples=100)
@@ -104,14 +79,14 @@ def test_property_suite(case):
     x, rank, _ = newton(a)
     np.testing.assert_array_equal(a, a_before)
     assert x.dtype == a.dtype
-    check_moore_penrose(a, x, rank)
+    assert_moore_penrose(a, x, rank, (ACCURACY, 1))
 
 
 @given(case=matrices(batch_shapes=((),), min_dim=1))
 def test_rank_matches_svd_rule_with_a_gap(case):
-    assume(rank_has_gap(case.a))
+    assume(rank_is_well_defined(case.a, factor=RANK_GAP))
     _, rank, _ = newton(case.a)
-    assert rank == svd_rule_rank(case.a)
+    assert rank == numerical_rank(case.a)
 
 
 def test_zero_matrix_gives_zeros():
@@ -140,7 +115,7 @@ def test_extreme_scaling_does_not_overflow():
     for scale in (1e-150, 1e150):
         x, rank, _ = newton(base * scale)
         assert rank == 3
-        check_moore_penrose(base * scale, x, rank)
+        assert_moore_penrose(base * scale, x, rank, (ACCURACY, 1))
 
 
 @pytest.mark.parametrize(("log10_cond", "dtype"), [(3, np.float64), (8, np.float64)])

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import lowrank._kernels.small_svd as small_svd
 from lowrank.exceptions import FallbackWarning
+from tests.helpers import assert_valid_svd, eps, random_matrix
 
 batched_small_svd = small_svd.batched_small_svd
 batched_small_svd_numpy = small_svd.batched_small_svd_numpy
@@ -29,17 +30,6 @@ BATCHES = [(), (7,), (3, 4)]
 C = 10.0
 
 
-def eps(dtype):
-    return float(np.finfo(np.dtype(dtype)).eps)
-
-
-def random_matrix(shape, dtype, rng):
-    a = rng.standard_normal(shape)
-    if np.issubdtype(dtype, np.complexfloating):
-        a = a + 1j * rng.standard_normal(shape)
-    return a.astype(dtype)
-
-
 def matrix_with_singular_values(s, m, n, dtype, rng):
     """An m x n matrix with singular values `s` and random singular vectors."""
     k = len(s)
@@ -47,48 +37,6 @@ def matrix_with_singular_values(s, m, n, dtype, rng):
     v, _ = np.linalg.qr(random_matrix((n, k), dtype, rng).astype(np.complex128))
     a = (u * s) @ v.conj().T
     return (a if np.iscomplexobj(np.empty(0, dtype)) else a.real).astype(dtype)
-
-
-def assert_valid_svd(a, u, s, vh, c=C):
-    """Assert that (u, s, vh) is a thin SVD of the stack `a`, to C * p * eps."""
-    a = np.asarray(a)
-    *batch, m, n = a.shape
-    k = min(m, n)
-    dtype = a.dtype
-    real = np.finfo(dtype).dtype
-    assert u.shape == (*batch, m, k)
-    assert s.shape == (*batch, k)
-    assert vh.shape == (*batch, k, n)
-    assert u.dtype == dtype
-    assert vh.dtype == dtype
-    assert s.dtype == real
-
-    tol = c * max(m, n) * eps(dtype)
-    # Work in double precision so the check adds no error of its own.
-    wide = np.complex128 if np.iscomplexobj(a) else np.float64
-    a64, u64, vh64 = (x.astype(wide) for x in (a, u, vh))
-    s64 = s.astype(np.float64)
-    assert np.all(np.isfinite(s64))
-    assert np.all(s64 >= 0)
-    assert np.all(np.diff(s64, axis=-1) <= 0), "singular values not descending"
-
-    eye = np.eye(k)
-    uhu = u64.conj().swapaxes(-1, -2) @ u64
-    vvh = vh64 @ vh64.conj().swapaxes(-1, -2)
-    assert np.max(np.abs(uhu - eye), initial=0) <= tol, "U^H U != I"
-    assert np.max(np.abs(vvh - eye), initial=0) <= tol, "Vh Vh^H != I"
-
-    smax = s64[..., :1] if k else np.zeros((*batch, 1))
-    recon = (u64 * s64[..., None, :]) @ vh64
-    resid = np.max(np.abs(recon - a64), axis=(-2, -1), initial=0)
-    assert np.all(resid <= tol * smax[..., 0] + np.finfo(real).tiny), (
-        "A != U diag(s) Vh"
-    )
-
-    s_ref = batched_small_svd_numpy(a)[1].astype(np.float64)
-    assert np.all(np.abs(s64 - s_ref) <= tol * smax + np.finfo(real).tiny), (
-        "singular values differ from numpy.linalg.svd"
-    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -292,7 +240,7 @@ def test_use_small_svd_rule():
 
 def test_importing_lowrank_does_not_import_numba():
     code = "import sys, lowrank, lowrank._kernels; sys.exit('numba' in sys.modules)"
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     proc = subprocess.run([sys.executable, "-c", code], cwd=root, check=False)
     assert proc.returncode == 0, "importing lowrank or lowrank._kernels imported numba"
 

@@ -1,0 +1,1 @@
+"""Tests of lowrank.approx: range finder, truncated SVD, ID, CUR, Nystrom, ..."""

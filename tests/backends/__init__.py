@@ -1,0 +1,1 @@
+"""Tests of lowrank._backends: the dask backend."""

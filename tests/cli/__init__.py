@@ -1,0 +1,1 @@
+"""Tests of lowrank._cli: the ``lowrank`` command."""

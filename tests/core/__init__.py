@@ -1,0 +1,1 @@
+"""Tests of lowrank._core: validation and the BLAS helpers."""

@@ -1,0 +1,1 @@
+"""Tests of lowrank._kernels: the numba kernels and their numpy twins."""

@@ -1,0 +1,1 @@
+"""Tests of lowrank.linalg: pinv, svd, tall QR, COD, Newton, diagnostics, lstsq."""

@@ -1,0 +1,1 @@
+"""Tests of lowrank.structured: Monarch and LoRA."""
