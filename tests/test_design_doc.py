@@ -77,7 +77,9 @@ def _spans():
 
 def _problem(span):
     """Why `span` names something that does not exist, or None."""
-    path_match = re.fullmatch(r"(lowrank/[\w/]*?(?:\.py)?)/?(?::(\w+))?", span)
+    path_match = re.fullmatch(
+        r"((?:lowrank|tests|benchmarks|docs)/[\w/]*?(?:\.\w+)?)/?(?::(\w+))?", span
+    )
     if path_match:
         path = ROOT / path_match.group(1)
         if not path.exists():

@@ -60,7 +60,7 @@ def pinv_cod(a, atol, rtol):
     **Accuracy.** Householder QR is backward stable, so the four relative
     Moore–Penrose residuals (:func:`~lowrank.moore_penrose_residuals`) are
     about ``max(M, N) * eps * kappa`` with ``kappa = s_1 / s_r``; the test
-    suite checks the constant 10 (``tests/test_cod.py``); on 1500 random
+    suite checks the constant 10 (``tests/linalg/test_cod.py``); on 1500 random
     matrices drawn like ``tests/strategies.py`` (``kappa`` up to 1e12 in
     float64, 1e4 in float32) the largest measured constant is about 1, on
     2 x 1 matrices, and below 0.5 from about 8 x 8 on.

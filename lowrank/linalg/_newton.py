@@ -154,7 +154,7 @@ def pinv_newton(a, atol, rtol, *, tol=None, maxiter=None):
 
     **Accuracy.** The four relative Moore–Penrose residuals are about
     ``C p eps kappa`` with ``kappa = s_1 / s_r``; on the random test matrices
-    of ``tests/test_newton.py`` (square, tall, wide, rank-deficient,
+    of ``tests/linalg/test_newton.py`` (square, tall, wide, rank-deficient,
     complex, float32, ``kappa`` up to 1e12) and on 1500 random matrices
     drawn like ``tests/strategies.py`` the largest measured ``C`` is about 1
     (reached on 1 x 1 and 2 x 1 matrices; below 0.2 from about 8 x 8 on);
