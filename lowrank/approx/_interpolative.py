@@ -39,7 +39,7 @@ from lowrank._core.validation import (
     default_rtol,
 )
 from lowrank.approx._block_krylov import orthonormalize
-from lowrank.approx._rangefinder import SKETCHES, _initial_sample
+from lowrank.approx._sketch import SKETCHES
 
 __all__ = [
     "choose_interpolative_method",
@@ -348,7 +348,8 @@ def _sketch(op, width, options):
     part of A beyond the leading directions, and its pivots were 4-5x worse
     on a rank-50-plus-noise matrix.
     """
-    y = _finite_or_raise(_initial_sample(op, width, options.sketch, options.rng))
+    sample = SKETCHES[options.sketch].sample
+    y = _finite_or_raise(sample(op, width, options.rng))
     for _ in range(options.n_iter):
         z = _orthonormal(_finite_or_raise(op.rmatmat(_orthonormal(y))))
         y = _finite_or_raise(op.matmat(z))
@@ -377,7 +378,7 @@ def _sketch_is_pointless(width, m):
 class _Options(NamedTuple):
     oversample: int
     n_iter: int
-    sketch: str
+    sketch: str  # a key of SKETCHES
     rng: np.random.Generator
     rtol: float
     #: False: only the indices are wanted (`select_indices`); coef is None

@@ -30,6 +30,7 @@ from lowrank._core.validation import (
     check_rng,
     real_dtype,
 )
+from lowrank.approx._sketch import SKETCHES
 from lowrank.exceptions import FallbackWarning
 from lowrank.linalg._svd import canonical_signs
 
@@ -110,12 +111,7 @@ def _check_core_hermitian(core, n, name):
 
 
 def _orthonormal_test_matrix(rng, n, width, dtype):
-    real = real_dtype(dtype)
-    g = rng.standard_normal((n, width), dtype=real)
-    if dtype.kind == "c":
-        # A real Omega would sample A only on real vectors (Halko et al. §4.1).
-        g = g + 1j * rng.standard_normal((n, width), dtype=real)
-    return np.linalg.qr(g.astype(dtype, copy=False))[0]
+    return np.linalg.qr(SKETCHES["gaussian"].draw(rng, n, width, dtype))[0]
 
 
 def _sample(op, omega):

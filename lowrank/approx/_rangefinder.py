@@ -37,7 +37,10 @@ from lowrank._core.validation import (
     check_nonnegative_int,
     check_rng,
 )
-from lowrank.approx._sketch import random_test_matrix
+from lowrank.approx._sketch import (
+    SKETCHES,
+    SPARSE_SIGN_ZETA,  # noqa: F401 (the dask backend imports it from here)
+)
 from lowrank.linalg._svd import (
     QR_ROUTE_ASPECT,
     QR_ROUTE_MIN_SIZE,
@@ -46,11 +49,6 @@ from lowrank.linalg._svd import (
 )
 
 __all__ = ["qb", "randomized_svd", "rangefinder"]
-
-#: Nonzeros per column of the sparse sign test matrix (clipped to l). Eight is
-#: the value Martinsson & Tropp (2020, §9.2) recommend: in practice it behaves
-#: like a Gaussian test matrix at a fraction of the cost of applying it.
-SPARSE_SIGN_ZETA = 8
 
 #: ``n_iter="auto"`` runs the fewest power iterations that bring the factor of
 #: Halko et al.'s average-case bound (see `auto_power_iterations`) down to this.
@@ -86,9 +84,6 @@ def _normalize_none(y):
 
 #: normalizer name -> function(Y) -> a matrix with the same column space.
 NORMALIZERS = {"qr": _normalize_qr, "lu": _normalize_lu, "none": _normalize_none}
-
-#: The test matrices by name (the values are unused: a registry for errors).
-SKETCHES = {"gaussian": None, "sparse_sign": None}
 
 
 def check_n_iter(n_iter):
@@ -127,21 +122,9 @@ def auto_power_iterations(shape, k, width):
 # --------------------------------------------------------------------------
 
 
-def _initial_sample(op, width, sketch, rng):
-    """``Y = A Omega`` for an N x l test matrix Omega."""
-    n = op.shape[1]
-    if sketch == "sparse_sign":
-        from lowrank._kernels.sketch import sparse_sign_indices
-
-        zeta = min(SPARSE_SIGN_ZETA, width)
-        rows, signs = sparse_sign_indices(width, n, zeta, rng)
-        return op.sparse_sign_sample(rows, signs, width, zeta)
-    return op.matmat(random_test_matrix(rng, n, width, op.dtype))
-
-
 def _range(op, width, q, normalize, sketch, rng):
     """Orthonormal Q (M x l) for the range of A: Halko et al. Algorithm 4.4."""
-    y = _initial_sample(op, width, sketch, rng)
+    y = sketch.sample(op, width, rng)
     for _ in range(q):
         z = normalize(y)
         z = normalize(op.hmat(z).conj().T)  # A^H Y
@@ -160,14 +143,14 @@ class Plan(NamedTuple):
     width: int
     q: int
     normalize: object
-    sketch: str
+    sketch: object  # a SKETCHES value
     rng: np.random.Generator
 
 
 def _setup(a, k, tol, oversample, n_iter, normalizer, sketch, rng, check_finite):
     """Validate every argument once."""
     normalize = check_method(normalizer, NORMALIZERS, "normalizer")
-    check_method(sketch, SKETCHES, "sketch")
+    sketch = check_method(sketch, SKETCHES, "sketch")
     oversample = check_nonnegative_int(oversample, "oversample")
     n_iter = check_n_iter(n_iter)
     rng = check_rng(rng)
@@ -177,7 +160,7 @@ def _setup(a, k, tol, oversample, n_iter, normalizer, sketch, rng, check_finite)
 
 
 def make_plan(op, k, tol, oversample, n_iter, normalize, sketch, rng):
-    """The plan for validated arguments (`normalize` is a NORMALIZERS value)."""
+    """The plan for validated arguments (`normalize` and `sketch` registry values)."""
     small = min(op.shape)
     if tol is not None:
         q = TOL_POWER_ITERATIONS if n_iter == "auto" else n_iter
@@ -208,7 +191,7 @@ def _to_tolerance(plan):
         )
 
     def sample(width):
-        return _initial_sample(plan.op, width, plan.sketch, plan.rng)
+        return plan.sketch.sample(plan.op, width, plan.rng)
 
     basis = RandQBBasis(plan.op, plan.width, plan.rng, plan.q, sample, plan.normalize)
     return svd_to_tolerance(plan.op, basis, plan.tol, plan.rng)
@@ -389,7 +372,7 @@ def rangefinder(
     plan = _setup(a, k, tol, oversample, n_iter, normalizer, sketch, rng, check_finite)
     if plan.tol is not None:
         return _to_tolerance(plan)[0]
-    return _range(plan.op, plan.width, plan.q, plan.normalize, sketch, plan.rng)
+    return _range(plan.op, plan.width, plan.q, plan.normalize, plan.sketch, plan.rng)
 
 
 def qb(
@@ -488,7 +471,9 @@ def qb(
     if plan.tol is not None:
         u, s, vh = _to_tolerance(plan)
         return QBResult(u, s[:, np.newaxis] * vh)
-    return QBResult(*_qb(plan.op, plan.width, plan.q, plan.normalize, sketch, plan.rng))
+    return QBResult(
+        *_qb(plan.op, plan.width, plan.q, plan.normalize, plan.sketch, plan.rng)
+    )
 
 
 def randomized_svd(

@@ -37,6 +37,7 @@ from lowrank.approx._rangefinder import (
     svd_from_plan,
     svd_of_qb,
 )
+from lowrank.approx._sketch import SKETCHES
 from lowrank.linalg._svd import thin_svd
 
 __all__ = ["choose_truncated_svd_method", "truncated_svd"]
@@ -260,7 +261,7 @@ def _randomized(op, options):
         options.oversample,
         options.n_iter,
         NORMALIZERS["qr"],
-        "gaussian",
+        SKETCHES["gaussian"],
         options.rng,
     )
     return svd_from_plan(plan)
