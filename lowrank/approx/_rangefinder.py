@@ -29,12 +29,15 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from lowrank._backends.dask import dask_call, is_dask_array
-from lowrank._backends.linear_map import as_linear_map, check_products_finite
+from lowrank._backends.linear_map import as_linear_map
 from lowrank._core.results import QBResult, SVDResult
 from lowrank._core.validation import (
+    check_given,
     check_k_or_tol,
     check_method,
+    check_n_iter,
     check_nonnegative_int,
+    check_products_finite,
     check_rng,
 )
 from lowrank.approx._sketch import (
@@ -84,16 +87,6 @@ def _normalize_none(y):
 
 #: normalizer name -> function(Y) -> a matrix with the same column space.
 NORMALIZERS = {"qr": _normalize_qr, "lu": _normalize_lu, "none": _normalize_none}
-
-
-def check_n_iter(n_iter):
-    if isinstance(n_iter, str):
-        if n_iter != "auto":
-            raise ValueError(
-                f'`n_iter` must be "auto" or an integer >= 0, got {n_iter!r}'
-            )
-        return n_iter
-    return check_nonnegative_int(n_iter, "n_iter")
 
 
 def auto_power_iterations(shape, k, width):
@@ -592,7 +585,6 @@ def randomized_svd(
     """
     if is_dask_array(a):  # row-chunked dask array: lowrank._backends.dask
         return dask_call("randomized_svd", locals())
-    if k is None:
-        raise TypeError("randomized_svd() missing required argument: 'k'")
+    check_given(k, "k", "randomized_svd")
     plan = _setup(a, k, None, oversample, n_iter, normalizer, sketch, rng, check_finite)
     return svd_from_plan(plan)
