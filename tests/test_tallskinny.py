@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 
 import lowrank
-from lowrank.linalg import _tallqr as ts
 from lowrank.exceptions import FallbackWarning
+from lowrank.linalg import _tallqr as ts
 from tests.helpers import eps
 from tests.strategies import haar, matrices, with_layout
 
