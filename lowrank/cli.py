@@ -21,14 +21,16 @@ import textwrap
 import numpy as np
 
 import lowrank
-from lowrank._cli.approximation import METHODS
+from lowrank._cli.approximation import METHODS, SVD_METHODS
 from lowrank._cli.console import CommandError, Console, one_line
 from lowrank._cli.io import INPUT_SUFFIXES
+from lowrank.linalg._pinv import PINV_METHODS
 
 __all__ = ["build_parser", "main"]
 
 _INPUTS = ", ".join(INPUT_SUFFIXES)
-_PINV_METHODS = ("auto", "svd", "cholqr", "qr", "eigh", "newton")
+#: ``lowrank pinv --method``: the rule "auto" and the registry of lowrank.pinv.
+_PINV_METHODS = ("auto", *PINV_METHODS)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -156,7 +158,7 @@ def build_parser():
             "sparse."
         ),
         epilog=(
-            "methods: auto, dense, lanczos, randomized, block_krylov "
+            f"methods: {', '.join(SVD_METHODS)} "
             "(lowrank.truncated_svd; OUT holds U, S, Vh),\n"
             "         id (lowrank.interpolative; OUT holds idx, coef: "
             "A ~ A[:, idx] @ coef),\n"

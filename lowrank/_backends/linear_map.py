@@ -19,7 +19,12 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
-from lowrank._core.validation import as_matrix_stack, check_finite, result_dtype
+from lowrank._core.validation import (
+    as_matrix_stack,
+    check_single_matrix,
+    check_sparse_finite,
+    result_dtype,
+)
 
 __all__ = ["DenseMap", "OperatorMap", "SparseMap", "as_linear_map"]
 
@@ -99,25 +104,6 @@ def dense_sign_matrix(rows, signs, width, zeta, dtype):
     return omega
 
 
-def _check_2d(shape, name):
-    if len(shape) != 2:
-        raise ValueError(
-            f"`{name}` must be a single matrix of shape (M, N), got shape "
-            f"{tuple(shape)}; stacks are not supported"
-        )
-
-
-def _check_sparse_finite(data, name, elementwise):
-    if elementwise:
-        check_finite(data, name)
-        return
-    # a NaN or Inf entry makes the sum non-finite (so might overflow: then
-    # look closer); this costs one pass over the nonzeros, not a temporary
-    with np.errstate(over="ignore", invalid="ignore"):
-        if not np.isfinite(data.sum()):
-            check_finite(data, name)
-
-
 def as_linear_map(a, *, check_finite=True, name="a"):
     """Validate a single matrix `a` and wrap it as products.
 
@@ -135,32 +121,18 @@ def as_linear_map(a, *, check_finite=True, name="a"):
         The argument's name in error messages.
     """
     if isinstance(a, scipy.sparse.linalg.LinearOperator):
-        _check_2d(a.shape, name)
+        check_single_matrix(a.shape, name)
         dtype = np.float64 if a.dtype is None else a.dtype
         return OperatorMap(a, result_dtype(dtype, name))
     if scipy.sparse.issparse(a):
-        _check_2d(a.shape, name)
+        check_single_matrix(a.shape, name)
         dtype = result_dtype(a.dtype, name)
         if a.format not in ("csr", "csc"):
             a = a.tocsr()
         if a.dtype != dtype:
             a = a.astype(dtype)
-        _check_sparse_finite(np.asarray(a.data), name, check_finite)
+        check_sparse_finite(np.asarray(a.data), name, check_finite)
         return SparseMap(a)
     arr = as_matrix_stack(a, name, check_finite_values=check_finite)
-    _check_2d(arr.shape, name)
+    check_single_matrix(arr.shape, name)
     return DenseMap(arr)
-
-
-def check_products_finite(x):
-    """Return `x`, or raise if products with A gave NaN/Inf.
-
-    They must not reach LAPACK's SVD, which can loop forever on them; for an
-    operator this is the only finiteness test there is.
-    """
-    if not np.isfinite(x).all():
-        raise ValueError(
-            "the products with `a` gave non-finite values (NaN/Inf in the "
-            "operator, or overflow)"
-        )
-    return x

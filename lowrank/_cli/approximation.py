@@ -15,6 +15,7 @@ import scipy.sparse
 
 import lowrank
 from lowrank._cli.io import dense, frobenius_norm
+from lowrank.approx._truncated_svd import TRUNCATED_SVD_METHODS
 
 __all__ = [
     "METHODS",
@@ -25,9 +26,11 @@ __all__ = [
     "storage",
 ]
 
-#: `truncated_svd` methods; "randomized_svd" calls :func:`lowrank.randomized_svd`.
-SVD_METHODS = ("auto", "dense", "lanczos", "randomized", "block_krylov")
-#: What ``lowrank compress --method`` accepts.
+#: `truncated_svd` methods (its registry and its rule, "auto");
+#: "randomized_svd" calls :func:`lowrank.randomized_svd`.
+SVD_METHODS = ("auto", *TRUNCATED_SVD_METHODS)
+#: What ``lowrank compress --method`` accepts: those, and "id"
+#: (:func:`lowrank.interpolative`) and "cur" (:func:`lowrank.cur`).
 METHODS = (*SVD_METHODS, "id", "cur")
 #: Above this many entries the error is not computed (it needs a pass
 #: through A and the product of the factors, block by block).

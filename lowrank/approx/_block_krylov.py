@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lowrank._backends.linear_map import check_products_finite
+from lowrank._core.validation import check_products_finite
 from lowrank.approx._sketch import random_test_matrix
 
 __all__ = [

@@ -15,9 +15,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from lowrank._backends.linear_map import DenseMap, OperatorMap, SparseMap, as_linear_map
+from lowrank._backends.linear_map import DenseMap, SparseMap, as_linear_map
 from lowrank._core.results import CURResult
-from lowrank._core.validation import check_k, check_method, check_rng
+from lowrank._core.validation import (
+    check_deim_counts,
+    check_k,
+    check_method,
+    check_operand_kind,
+    check_products_finite,
+    check_rng,
+    check_sampling,
+    operand_kind,
+)
 from lowrank.approx._interpolative import select_indices
 from lowrank.approx._truncated_svd import truncated_svd
 from lowrank.linalg._pinv import pinv
@@ -146,8 +155,16 @@ SELECTIONS = {
     "uniform": _select_uniform,
 }
 
-#: Selections that rank scores, and so take ``sampling="top"`` or ``"random"``.
-SCORED_SELECTIONS = frozenset({"leverage", "norm"})
+#: Selections that rank scores, and so take a `sampling` (in registry order).
+SCORED_SELECTIONS = ("leverage", "norm")
+
+#: How a scored selection picks its indices (`_by_scores`); the first is the
+#: default.
+SAMPLINGS = ("top", "random")
+
+#: The selections that do not take every kind of operand -> the kinds they
+#: take: "norm" needs the entries of `a`.
+RESTRICTED_OPERANDS = {"norm": ("dense", "sparse")}
 
 
 # --------------------------------------------------------------------------
@@ -191,26 +208,9 @@ def _columns_and_rows(op, cols, rows):
         return c, r, c.toarray(), r.toarray()
     # only the unit vectors needed: an N x N identity would not fit in
     # memory for the large operators this path is for
-    c = op.matmat(_unit_vectors(op.shape[1], cols, op.dtype))
-    r = op.hmat(_unit_vectors(op.shape[0], rows, op.dtype))
-    if not (np.all(np.isfinite(c)) and np.all(np.isfinite(r))):
-        raise ValueError("the LinearOperator `a` returned non-finite values")
+    c = check_products_finite(op.matmat(_unit_vectors(op.shape[1], cols, op.dtype)))
+    r = check_products_finite(op.hmat(_unit_vectors(op.shape[0], rows, op.dtype)))
     return c, r, c, r
-
-
-def _check_sampling(sampling, select):
-    if sampling is None:
-        return "top"
-    if sampling not in ("top", "random"):
-        raise ValueError(
-            f'`sampling` must be "top", "random" or None, got {sampling!r}'
-        )
-    if select not in SCORED_SELECTIONS:
-        raise ValueError(
-            f"`sampling` applies to select='leverage' or 'norm', not to "
-            f"select={select!r}"
-        )
-    return sampling
 
 
 def cur(
@@ -398,19 +398,18 @@ def cur(
     n_rows = k if n_rows is None else check_k(n_rows, m, "n_rows")
     choose = check_method(select, SELECTIONS, "select")
     form_middle = check_method(middle, MIDDLES, "middle")
-    sampling = _check_sampling(sampling, select)
+    sampling = check_sampling(sampling, select, SAMPLINGS, SCORED_SELECTIONS)
     rng = check_rng(rng)
-    if select == "deim" and max(n_cols, n_rows) > min(m, n):
-        raise ValueError(
-            "select='deim' takes one index per singular vector, so `n_cols` "
-            f"and `n_rows` must be <= min(M, N) = {min(m, n)}; got "
-            f"n_cols={n_cols}, n_rows={n_rows}"
-        )
-    if select == "norm" and isinstance(op, OperatorMap):
-        raise TypeError(
-            "select='norm' needs the entries of `a`, which a LinearOperator "
-            "does not give; use 'deim', 'leverage', 'cpqr' or 'uniform'"
-        )
+    if select == "deim":
+        check_deim_counts(n_cols, n_rows, op.shape)
+    check_operand_kind(
+        select,
+        operand_kind(op.a),
+        SELECTIONS,
+        RESTRICTED_OPERANDS,
+        name="select",
+        needs="the entries of `a`",
+    )
     cols, rows = choose(op, k, n_cols, n_rows, sampling, rng)
     cols = np.asarray(cols, dtype=np.intp)
     rows = np.asarray(rows, dtype=np.intp)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
-import scipy.sparse
 from scipy.sparse.linalg import LinearOperator
 
 from lowrank._backends.linear_map import as_linear_map
 from lowrank._core.validation import (
-    as_matrix_stack,
-    check_finite,
+    as_dense_matrix,
+    as_singular_values,
+    check_n_iter,
+    check_products_finite,
     check_rng,
-    result_dtype,
+    check_svd_factors,
 )
 
 __all__ = ["estimate_spectral_error"]
@@ -26,61 +25,6 @@ BLOCK_SIZE = 4
 
 #: Relative change of the estimate below which the iteration stops early.
 RTOL = 1e-3
-
-
-def _as_factor(x, name, check):
-    arr = as_matrix_stack(x, name, check_finite_values=check)
-    if arr.ndim != 2:
-        raise ValueError(f"`{name}` must be 2-D, got shape {arr.shape}")
-    return arr
-
-
-def _as_singular_values(s, check):
-    if scipy.sparse.issparse(s) or isinstance(s, np.ma.MaskedArray):
-        raise TypeError("`S` must be a dense 1-D array of real numbers")
-    if not hasattr(s, "__array__") and not isinstance(s, list | tuple):
-        raise TypeError(f"`S` must be a 1-D array of numbers, got {type(s).__name__}")
-    arr = np.asarray(s)
-    if arr.ndim != 1:
-        raise ValueError(f"`S` must be 1-D, with shape (k,); got shape {arr.shape}")
-    if arr.dtype.kind == "c":
-        raise TypeError(
-            f"`S` must be real (the singular values), got dtype {arr.dtype}; "
-            "absorb complex phases into `U` or `Vh`"
-        )
-    dtype = result_dtype(arr.dtype, "S")
-    arr = arr.astype(dtype, copy=False)
-    if check:
-        check_finite(arr, "S")
-    return arr
-
-
-def _check_n_iter(n_iter):
-    if isinstance(n_iter, bool) or not isinstance(n_iter, numbers.Integral):
-        raise TypeError(
-            f"`n_iter` must be a positive integer, got {type(n_iter).__name__}"
-        )
-    n_iter = int(n_iter)
-    if n_iter < 1:
-        raise ValueError(f"`n_iter` must be a positive integer, got {n_iter}")
-    return n_iter
-
-
-def _check_shapes(shape, u, s, vh):
-    m, n = shape
-    k = s.shape[0]
-    if u.shape[0] != m:
-        raise ValueError(f"`a` has {m} rows but `U` has {u.shape[0]} (shape {u.shape})")
-    if vh.shape[1] != n:
-        raise ValueError(
-            f"`a` has {n} columns but `Vh` has {vh.shape[1]} (shape {vh.shape})"
-        )
-    if u.shape[1] != k or vh.shape[0] != k:
-        raise ValueError(
-            f"the rank of the factors disagrees: `U` has {u.shape[1]} columns, "
-            f"`S` has {k} entries and `Vh` has {vh.shape[0]} rows; they must be "
-            "(M, k), (k,) and (k, N)"
-        )
 
 
 def _random_block(rng, n, b, dtype):
@@ -209,11 +153,11 @@ def estimate_spectral_error(a, U, S, Vh, *, rng=None, n_iter=20, check_finite=Tr
     check = bool(check_finite)
     op = as_linear_map(a, check_finite=check)
     shape, dtype_a = op.shape, op.dtype
-    u = _as_factor(U, "U", check)
-    s = _as_singular_values(S, check)
-    vh = _as_factor(Vh, "Vh", check)
-    _check_shapes(shape, u, s, vh)
-    n_iter = _check_n_iter(n_iter)
+    u = as_dense_matrix(U, "U", check_finite=check)
+    s = as_singular_values(S, check)
+    vh = as_dense_matrix(Vh, "Vh", check_finite=check)
+    check_svd_factors(shape, u, s, vh)
+    n_iter = check_n_iter(n_iter, auto=False, positive=True)
     gen = check_rng(rng)
     dtype = np.result_type(dtype_a, u.dtype, s.dtype, vh.dtype)
 
@@ -248,16 +192,15 @@ def residual_norm(op, u, s, vh, gen, n_iter, *, dtype=None, is_operator=True):
     uh = np.ascontiguousarray(u.conj().T)
     v = np.ascontiguousarray(vh.conj().T)
 
+    cause = (
+        "the LinearOperator `a` returned NaN/Inf, or they overflowed"
+        if is_operator
+        else "overflow, or NaN/Inf input with check_finite=False"
+    )
+
     def finite(out, what):
-        if not np.isfinite(out).all():
-            # Must not reach LAPACK (some gesdd builds loop on NaN/Inf).
-            cause = (
-                "the LinearOperator `a` returned NaN/Inf, or they overflowed"
-                if is_operator
-                else "overflow, or NaN/Inf input with check_finite=False"
-            )
-            raise ValueError(f"{what} has non-finite values ({cause})")
-        return out
+        # Must not reach LAPACK (some gesdd builds loop on NaN/Inf).
+        return check_products_finite(out, what, cause)
 
     b = min(BLOCK_SIZE, n)
     x, _ = np.linalg.qr(_random_block(gen, n, b, dtype))

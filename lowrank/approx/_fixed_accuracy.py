@@ -29,8 +29,8 @@ import math
 
 import numpy as np
 
-from lowrank._backends.linear_map import check_products_finite
 from lowrank._core.results import SVDResult
+from lowrank._core.validation import check_products_finite
 from lowrank.approx._error_estimate import residual_norm
 from lowrank.linalg._svd import canonical_signs
 

@@ -23,7 +23,6 @@ conjugation is involved), done by transposing the linear map once.
 
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -32,14 +31,19 @@ import scipy.linalg
 from lowrank._backends.linear_map import DenseMap, OperatorMap, SparseMap, as_linear_map
 from lowrank._core.results import IDResult
 from lowrank._core.validation import (
+    check_axis,
     check_k_or_tol,
     check_method,
+    check_n_iter,
     check_nonnegative_int,
+    check_operand_kind,
+    check_products_finite,
     check_rng,
     default_rtol,
+    operand_kind,
 )
 from lowrank.approx._block_krylov import orthonormalize
-from lowrank.approx._rangefinder import SKETCHES, _initial_sample
+from lowrank.approx._sketch import SKETCHES
 
 __all__ = [
     "choose_interpolative_method",
@@ -245,7 +249,7 @@ def _columns(op, cols):
         return op.a[:, cols].toarray()
     units = np.zeros((op.shape[1], cols.size), dtype=op.dtype)
     units[cols, np.arange(cols.size)] = 1
-    return _finite_or_raise(op.matmat(units))
+    return check_products_finite(op.matmat(units))
 
 
 def _least_squares_coefficients(op, r, perm, k, rtol):
@@ -276,12 +280,12 @@ def _least_squares_coefficients(op, r, perm, k, rtol):
     w = _columns(op, perm[:rank]) @ x
     gram = w.conj().T @ w
     if np.linalg.norm(gram - np.eye(rank)) <= 0.5:
-        coef[:rank, rest] = (x @ np.linalg.inv(gram)) @ _finite_or_raise(
+        coef[:rank, rest] = (x @ np.linalg.inv(gram)) @ check_products_finite(
             op.hmat(w)[:, rest]
         )
     else:
         q, r_w = orthonormalize(w)
-        f = _finite_or_raise(op.hmat(q)[:, rest])
+        f = check_products_finite(op.hmat(q)[:, rest])
         coef[:rank, rest] = x @ np.linalg.solve(r_w, f)
     return coef
 
@@ -327,16 +331,6 @@ def _orthonormal(x):
     return orthonormalize(y)[0]
 
 
-def _finite_or_raise(y):
-    if not np.all(np.isfinite(y)):
-        # NaN/Inf must not reach LAPACK's pivoted QR.
-        raise ValueError(
-            "the products with `a` gave non-finite values (NaN/Inf in the "
-            "operator or overflow)"
-        )
-    return y
-
-
 def _sketch(op, width, options):
     """``B = Q^H A`` (width x N), Q orthonormal with ``range(Q) ≈ range(A)``.
 
@@ -348,11 +342,13 @@ def _sketch(op, width, options):
     part of A beyond the leading directions, and its pivots were 4-5x worse
     on a rank-50-plus-noise matrix.
     """
-    y = _finite_or_raise(_initial_sample(op, width, options.sketch, options.rng))
+    # NaN/Inf must not reach LAPACK's pivoted QR.
+    sample = SKETCHES[options.sketch].sample
+    y = check_products_finite(sample(op, width, options.rng))
     for _ in range(options.n_iter):
-        z = _orthonormal(_finite_or_raise(op.rmatmat(_orthonormal(y))))
-        y = _finite_or_raise(op.matmat(z))
-    return _finite_or_raise(op.hmat(_orthonormal(y)))
+        z = _orthonormal(check_products_finite(op.rmatmat(_orthonormal(y))))
+        y = check_products_finite(op.matmat(z))
+    return check_products_finite(op.hmat(_orthonormal(y)))
 
 
 def _dense_matrix(op):
@@ -361,7 +357,7 @@ def _dense_matrix(op):
         return op.a
     if isinstance(op, SparseMap):
         return op.a.toarray()
-    return _finite_or_raise(op.hmat(np.eye(op.shape[0], dtype=op.dtype)))
+    return check_products_finite(op.hmat(np.eye(op.shape[0], dtype=op.dtype)))
 
 
 def _sketch_is_pointless(width, m):
@@ -377,7 +373,7 @@ def _sketch_is_pointless(width, m):
 class _Options(NamedTuple):
     oversample: int
     n_iter: int
-    sketch: str
+    sketch: str  # a key of SKETCHES
     rng: np.random.Generator
     rtol: float
     #: False: only the indices are wanted (`select_indices`); coef is None
@@ -421,24 +417,18 @@ def _id_randomized(op, k, tol, options):
 
 #: method name -> function(op, k, tol, options) -> (idx, coef): the column ID
 #: of a validated, non-empty 2-D linear map; exactly one of k, tol is None;
-#: coef is None when ``options.coefficients`` is False. "cpqr" needs a
-#: DenseMap.
+#: coef is None when ``options.coefficients`` is False. The command and the
+#: docs read it.
 ID_METHODS = {"cpqr": _id_cpqr, "randomized": _id_randomized}
+
+#: The methods that do not take every kind of operand -> the kinds they take:
+#: "cpqr" factors the array itself.
+RESTRICTED_OPERANDS = {"cpqr": ("dense",)}
 
 
 # --------------------------------------------------------------------------
 # boundary
 # --------------------------------------------------------------------------
-
-
-def _check_axis(axis):
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-        raise TypeError(f"`axis` must be an integer, got {type(axis).__name__}")
-    if axis not in (-2, -1, 0, 1):
-        raise ValueError(
-            f"`axis` must be 1 (select columns) or 0 (select rows), got {axis}"
-        )
-    return int(axis) % 2
 
 
 def _transposed(op):
@@ -709,27 +699,24 @@ def interpolative(
     >>> len(idx), bool(np.allclose(coef @ a[idx], a))
     (8, True)
     """
-    axis = _check_axis(axis)
+    axis = check_axis(axis)
     check_method(method, {"auto": None, **ID_METHODS})
     check_method(sketch, SKETCHES, "sketch")
     oversample = check_nonnegative_int(oversample, "oversample")
-    n_iter = check_nonnegative_int(n_iter, "n_iter")
+    n_iter = check_n_iter(n_iter, auto=False)
     rng = check_rng(rng)
     op = as_linear_map(a, check_finite=check_finite)
     if axis == 0:
         op = _transposed(op)
     m, n = op.shape
     k, tol = check_k_or_tol(k, tol, min(m, n))
-    dense = isinstance(op, DenseMap)
+    kind = operand_kind(op.a)
     if method == "auto":
         method = choose_interpolative_method(
-            op.shape, k, dense=dense, oversample=oversample
+            op.shape, k, dense=kind == "dense", oversample=oversample
         )
-    elif method == "cpqr" and not dense:
-        raise TypeError(
-            "method='cpqr' needs a dense array; use method='randomized' for "
-            "scipy.sparse matrices and LinearOperators (or densify `a`)"
-        )
+    else:
+        check_operand_kind(method, kind, ID_METHODS, RESTRICTED_OPERANDS)
     if m == 0 or n == 0:  # only reachable with tol: the empty ID
         idx, coef = np.zeros(0, np.intp), np.zeros((0, n), op.dtype)
     else:

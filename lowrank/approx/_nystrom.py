@@ -21,87 +21,24 @@ import numpy as np
 import scipy.linalg
 import scipy.linalg.blas
 
-from lowrank._backends.linear_map import DenseMap, OperatorMap, SparseMap, as_linear_map
+from lowrank._backends.linear_map import OperatorMap, as_linear_map
 from lowrank._core.results import NystromResult
 from lowrank._core.validation import (
-    check_hermitian,
+    check_core_hermitian,
+    check_core_psd,
+    check_hermitian_psd,
     check_k,
+    check_n_iter,
     check_nonnegative_int,
+    check_products_finite,
     check_rng,
     real_dtype,
 )
+from lowrank.approx._sketch import SKETCHES
 from lowrank.exceptions import FallbackWarning
 from lowrank.linalg._svd import canonical_signs
 
 __all__ = ["nystrom"]
-
-
-# --------------------------------------------------------------------------
-# input checks
-# --------------------------------------------------------------------------
-
-
-def _negative_diagonal(diag, n, dtype, name):
-    # A PSD matrix has a non-negative diagonal; rounding in forming A (say
-    # U diag(s) U^H with zero eigenvalues) leaves entries down to about
-    # -n eps lambda_max, and lambda_max <= trace(A) <= sum |a_ii| for PSD A.
-    if diag.size == 0:
-        return
-    i = int(np.argmin(diag))
-    scale = float(np.sum(np.abs(diag)))
-    if diag[i] < -10 * n * np.finfo(dtype).eps * scale:
-        raise ValueError(
-            f"`{name}` must be positive semidefinite, but its diagonal entry "
-            f"{name}[{i}, {i}] = {diag[i]:.3g} is negative"
-        )
-
-
-def _check_dense(arr, name):
-    try:
-        check_hermitian(arr, name)
-    except ValueError as err:
-        # check_hermitian's hint (hermitian=False) is for pinv, not for here.
-        detail = str(err).split(";")[0]
-        raise ValueError(
-            f"{detail}; nystrom needs a Hermitian positive semidefinite `{name}`"
-        ) from None
-    _negative_diagonal(np.real(np.diagonal(arr)), arr.shape[0], arr.dtype, name)
-
-
-def _sparse_fro(s):
-    return float(np.linalg.norm(s.data)) if s.nnz else 0.0
-
-
-def _check_sparse(mat, name):
-    n = mat.shape[0]
-    scale = _sparse_fro(mat)
-    asym = _sparse_fro((mat - mat.conj().T).tocsr())
-    # the rule of check_hermitian, on the stored entries
-    if asym > 10 * max(n, 1) * np.finfo(mat.dtype).eps * scale:
-        raise ValueError(
-            f"`{name}` is not Hermitian (relative asymmetry ||A - A^H||_F / "
-            f"||A||_F = {asym / scale:.2e}); nystrom needs a Hermitian "
-            f"positive semidefinite `{name}`"
-        )
-    _negative_diagonal(np.real(mat.diagonal()), n, mat.dtype, name)
-
-
-def _check_core_hermitian(core, n, name):
-    """For an operator: the l x l core ``Omega^H A Omega`` must be Hermitian.
-
-    A non-Hermitian operator almost surely gives a non-Hermitian core for a
-    random Omega. The tolerance covers rounding in products with A of order
-    ``n eps`` relative, the worst case of a product's rounding.
-    """
-    scale = np.linalg.norm(core)
-    asym = np.linalg.norm(core - core.conj().T)
-    if asym > 10 * n * np.finfo(core.dtype).eps * scale:
-        raise ValueError(
-            f"the LinearOperator `{name}` is not Hermitian: on a random "
-            f"subspace, ||W - W^H||_F / ||W||_F = {asym / scale:.2e} for "
-            "W = Omega^H A Omega; nystrom needs a Hermitian positive "
-            f"semidefinite `{name}`"
-        )
 
 
 # --------------------------------------------------------------------------
@@ -110,23 +47,11 @@ def _check_core_hermitian(core, n, name):
 
 
 def _orthonormal_test_matrix(rng, n, width, dtype):
-    real = real_dtype(dtype)
-    g = rng.standard_normal((n, width), dtype=real)
-    if dtype.kind == "c":
-        # A real Omega would sample A only on real vectors (Halko et al. §4.1).
-        g = g + 1j * rng.standard_normal((n, width), dtype=real)
-    return np.linalg.qr(g.astype(dtype, copy=False))[0]
+    return np.linalg.qr(SKETCHES["gaussian"].draw(rng, n, width, dtype))[0]
 
 
 def _sample(op, omega):
-    y = np.asarray(op.matmat(omega), dtype=op.dtype)
-    if not np.all(np.isfinite(y)):
-        # NaN/Inf must not reach LAPACK (some builds loop forever on them).
-        raise ValueError(
-            "the products with `a` gave non-finite values (NaN/Inf in the "
-            "operator, or overflow)"
-        )
-    return y
+    return check_products_finite(np.asarray(op.matmat(omega), dtype=op.dtype))
 
 
 def _spectral_norm(y):
@@ -142,26 +67,6 @@ def _spectral_norm(y):
 #: Shift increases tried when the Cholesky factorization of the shifted core
 #: fails, before the eigendecomposition fallback (never needed in tests).
 MAX_SHIFT_RETRIES = 3
-
-
-def _psd_tolerance(n, dtype):
-    """Relative size of a negative eigenvalue of the core that rounding explains.
-
-    The core's entries carry errors up to ``n eps ||A||`` (worst case of a
-    product's rounding); below sqrt(eps) the matrix is PSD to the working
-    precision either way.
-    """
-    eps = float(np.finfo(dtype).eps)
-    return max(math.sqrt(eps), 10 * n * eps)
-
-
-def _raise_if_indefinite(theta_min, scale, n, dtype, name):
-    if theta_min < -_psd_tolerance(n, dtype) * scale:
-        raise ValueError(
-            f"`{name}` is not positive semidefinite: on a random subspace, "
-            f"Omega^H A Omega has the eigenvalue {theta_min:.3g} "
-            f"(||A Omega||_2 = {scale:.3g})"
-        )
 
 
 def _factor_by_eigh(core, y_nu):
@@ -224,7 +129,7 @@ def _shifted_nystrom(omega, y, core0, n, name):
         # negative eigenvalue means A is not PSD.
         if theta_min is None:
             theta_min = float(scipy.linalg.eigvalsh(core0, check_finite=False)[0])
-            _raise_if_indefinite(theta_min, norm_y, n, dtype, name)
+            check_core_psd(theta_min, norm_y, n, dtype, name)
         nu = max(2 * nu, nu - 2 * theta_min)
     y_nu = np.asfortranarray(y + nu * omega)
     if chol is None:
@@ -400,20 +305,12 @@ def nystrom(a, k, *, oversample=10, n_iter=0, rng=None, check_finite=True):
     True
     """
     oversample = check_nonnegative_int(oversample, "oversample")
-    n_iter = check_nonnegative_int(n_iter, "n_iter")
+    n_iter = check_n_iter(n_iter, auto=False)
     rng = check_rng(rng)
     op = as_linear_map(a, check_finite=check_finite)
-    m, n = op.shape
-    if m != n:
-        raise ValueError(
-            "`a` must be square (Hermitian positive semidefinite), got shape "
-            f"{op.shape}"
-        )
+    check_hermitian_psd(op.a, "a", "nystrom")
+    n = op.shape[0]
     k = check_k(k, n)
-    if isinstance(op, DenseMap):
-        _check_dense(op.a, "a")
-    elif isinstance(op, SparseMap):
-        _check_sparse(op.a, "a")
 
     width = min(k + oversample, n)
     omega = _orthonormal_test_matrix(rng, n, width, op.dtype)
@@ -423,7 +320,7 @@ def nystrom(a, k, *, oversample=10, n_iter=0, rng=None, check_finite=True):
         y = _sample(op, omega)
     core = omega.conj().T @ y
     if isinstance(op, OperatorMap):
-        _check_core_hermitian(core, n, "a")
+        check_core_hermitian(core, n, "a", "nystrom")
     core = (core + core.conj().T) / 2
 
     values, vectors = _shifted_nystrom(omega, y, core, n, "a")

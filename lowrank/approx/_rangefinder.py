@@ -30,31 +30,28 @@ import scipy.sparse.linalg
 
 from lowrank._backends.dask import SUPPORTED_NORMALIZERS
 from lowrank._backends.dispatch import as_oriented_operand, is_dask_array
-from lowrank._backends.linear_map import (
-    as_linear_map,
-    check_products_finite,
-    dense_sign_matrix,
-)
+from lowrank._backends.linear_map import as_linear_map
 from lowrank._core.results import QBResult, SVDResult
 from lowrank._core.validation import (
     check_backend_option,
     check_dask_matrix,
+    check_given,
     check_k,
     check_k_or_tol,
     check_method,
+    check_n_iter,
     check_nonnegative_int,
+    check_products_finite,
     check_rng,
 )
 from lowrank.approx._qb import svd_of_qb
-from lowrank.approx._sketch import random_test_matrix
+from lowrank.approx._sketch import (
+    SKETCHES,
+    SPARSE_SIGN_ZETA,  # noqa: F401 (re-exported for older imports)
+)
 from lowrank.approx._tall_svd import randomized_svd_tall
 
 __all__ = ["qb", "randomized_svd", "rangefinder"]
-
-#: Nonzeros per column of the sparse sign test matrix (clipped to l). Eight is
-#: the value Martinsson & Tropp (2020, §9.2) recommend: in practice it behaves
-#: like a Gaussian test matrix at a fraction of the cost of applying it.
-SPARSE_SIGN_ZETA = 8
 
 #: ``n_iter="auto"`` runs the fewest power iterations that bring the factor of
 #: Halko et al.'s average-case bound (see `auto_power_iterations`) down to this.
@@ -91,19 +88,6 @@ def _normalize_none(y):
 #: normalizer name -> function(Y) -> a matrix with the same column space.
 NORMALIZERS = {"qr": _normalize_qr, "lu": _normalize_lu, "none": _normalize_none}
 
-#: The test matrices by name (the values are unused: a registry for errors).
-SKETCHES = {"gaussian": None, "sparse_sign": None}
-
-
-def check_n_iter(n_iter):
-    if isinstance(n_iter, str):
-        if n_iter != "auto":
-            raise ValueError(
-                f'`n_iter` must be "auto" or an integer >= 0, got {n_iter!r}'
-            )
-        return n_iter
-    return check_nonnegative_int(n_iter, "n_iter")
-
 
 def auto_power_iterations(shape, k, width):
     """The number of power iterations ``n_iter="auto"`` runs.
@@ -131,38 +115,9 @@ def auto_power_iterations(shape, k, width):
 # --------------------------------------------------------------------------
 
 
-def _sparse_sign_draw(n, width, rng):
-    """``(rows, signs, zeta)`` of an N x l sparse sign test matrix."""
-    from lowrank._kernels.sketch import sparse_sign_indices
-
-    zeta = min(SPARSE_SIGN_ZETA, width)
-    rows, signs = sparse_sign_indices(width, n, zeta, rng)
-    return rows, signs, zeta
-
-
-def test_matrix(n, width, sketch, rng, dtype):
-    """The test matrix Omega (N x l) itself, for operands that take a matrix Z.
-
-    The same draw as `_initial_sample` (same seed, same Omega).
-    """
-    if sketch == "sparse_sign":
-        rows, signs, zeta = _sparse_sign_draw(n, width, rng)
-        return dense_sign_matrix(rows, signs, width, zeta, dtype)
-    return random_test_matrix(rng, n, width, dtype)
-
-
-def _initial_sample(op, width, sketch, rng):
-    """``Y = A Omega`` for an N x l test matrix Omega."""
-    n = op.shape[1]
-    if sketch == "sparse_sign":
-        rows, signs, zeta = _sparse_sign_draw(n, width, rng)
-        return op.sparse_sign_sample(rows, signs, width, zeta)
-    return op.matmat(random_test_matrix(rng, n, width, op.dtype))
-
-
 def _range(op, width, q, normalize, sketch, rng):
     """Orthonormal Q (M x l) for the range of A: Halko et al. Algorithm 4.4."""
-    y = _initial_sample(op, width, sketch, rng)
+    y = sketch.sample(op, width, rng)
     for _ in range(q):
         z = normalize(y)
         z = normalize(op.hmat(z).conj().T)  # A^H Y
@@ -181,14 +136,14 @@ class Plan(NamedTuple):
     width: int
     q: int
     normalize: object
-    sketch: str
+    sketch: object  # a SKETCHES value
     rng: np.random.Generator
 
 
 def _setup(a, k, tol, oversample, n_iter, normalizer, sketch, rng, check_finite):
     """Validate every argument once."""
     normalize = check_method(normalizer, NORMALIZERS, "normalizer")
-    check_method(sketch, SKETCHES, "sketch")
+    sketch = check_method(sketch, SKETCHES, "sketch")
     oversample = check_nonnegative_int(oversample, "oversample")
     n_iter = check_n_iter(n_iter)
     rng = check_rng(rng)
@@ -198,7 +153,7 @@ def _setup(a, k, tol, oversample, n_iter, normalizer, sketch, rng, check_finite)
 
 
 def make_plan(op, k, tol, oversample, n_iter, normalize, sketch, rng):
-    """The plan for validated arguments (`normalize` is a NORMALIZERS value)."""
+    """The plan for validated arguments (`normalize` and `sketch` registry values)."""
     small = min(op.shape)
     if tol is not None:
         q = TOL_POWER_ITERATIONS if n_iter == "auto" else n_iter
@@ -229,7 +184,7 @@ def _to_tolerance(plan):
         )
 
     def sample(width):
-        return _initial_sample(plan.op, width, plan.sketch, plan.rng)
+        return plan.sketch.sample(plan.op, width, plan.rng)
 
     basis = RandQBBasis(plan.op, plan.width, plan.rng, plan.q, sample, plan.normalize)
     return svd_to_tolerance(plan.op, basis, plan.tol, plan.rng)
@@ -377,7 +332,7 @@ def rangefinder(
     plan = _setup(a, k, tol, oversample, n_iter, normalizer, sketch, rng, check_finite)
     if plan.tol is not None:
         return _to_tolerance(plan)[0]
-    return _range(plan.op, plan.width, plan.q, plan.normalize, sketch, plan.rng)
+    return _range(plan.op, plan.width, plan.q, plan.normalize, plan.sketch, plan.rng)
 
 
 def qb(
@@ -476,7 +431,9 @@ def qb(
     if plan.tol is not None:
         u, s, vh = _to_tolerance(plan)
         return QBResult(u, s[:, np.newaxis] * vh)
-    return QBResult(*_qb(plan.op, plan.width, plan.q, plan.normalize, sketch, plan.rng))
+    return QBResult(
+        *_qb(plan.op, plan.width, plan.q, plan.normalize, plan.sketch, plan.rng)
+    )
 
 
 def randomized_svd(
@@ -600,16 +557,14 @@ def randomized_svd(
         return _randomized_svd_distributed(
             a, k, oversample, n_iter, normalizer, sketch, rng
         )
-    if k is None:
-        raise TypeError("randomized_svd() missing required argument: 'k'")
+    check_given(k, "k", "randomized_svd")
     plan = _setup(a, k, None, oversample, n_iter, normalizer, sketch, rng, check_finite)
     return svd_from_plan(plan)
 
 
 def _randomized_svd_distributed(a, k, oversample, n_iter, normalizer, sketch, rng):
     """randomized_svd of a dask array: its argument rules, then the tall route."""
-    if k is None:
-        raise TypeError("randomized_svd() missing required argument: 'k'")
+    check_given(k, "k", "randomized_svd")
     check_method(normalizer, NORMALIZERS, "normalizer")
     check_backend_option(normalizer, SUPPORTED_NORMALIZERS, "normalizer")
     check_method(sketch, SKETCHES, "sketch")
@@ -621,5 +576,5 @@ def _randomized_svd_distributed(a, k, oversample, n_iter, normalizer, sketch, rn
     width = min(k + oversample, min(a.shape))
     q = auto_power_iterations(a.shape, k, width) if n_iter == "auto" else n_iter
     t, wide = as_oriented_operand(a)
-    omega = test_matrix(t.shape[1], width, sketch, gen, t.dtype)
+    omega = SKETCHES[sketch].draw(gen, t.shape[1], width, t.dtype)
     return randomized_svd_tall(t, wide, k, omega, q, normalizer == "qr")

@@ -10,15 +10,20 @@ the estimate is the product ``C R`` of an ``M x r`` and an ``r x P`` matrix.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import scipy.sparse
-import scipy.sparse.linalg
 
 from lowrank._backends.linear_map import as_linear_map
 from lowrank._core.results import CRResult
-from lowrank._core.validation import check_method, check_rng, real_dtype
+from lowrank._core.validation import (
+    check_explicit_matrix,
+    check_method,
+    check_probabilities,
+    check_product_shapes,
+    check_rng,
+    check_sample_size,
+    real_dtype,
+)
 from lowrank.linalg._pinv import pinv
 
 __all__ = ["sampled_matmul"]
@@ -99,39 +104,13 @@ def _uniform_weights(x, y):
 PROBABILITIES = {"optimal": _optimal_weights, "uniform": _uniform_weights}
 
 
-def _explicit_weights(probs, n):
-    if scipy.sparse.issparse(probs) or not (
-        hasattr(probs, "__array__") or isinstance(probs, list | tuple)
-    ):
-        raise TypeError(
-            '`probs` must be "optimal", "uniform" or a 1-D array of n '
-            f"non-negative numbers, got {type(probs).__name__}"
-        )
-    p = np.asarray(probs)
-    if p.dtype.kind not in "biuf":
-        raise TypeError(f"`probs` must be real, got dtype {p.dtype}")
-    if p.shape != (n,):
-        raise ValueError(
-            f"`probs` must have shape ({n},), one probability per column of "
-            f"`x` and row of `y`; got shape {p.shape}"
-        )
-    p = p.astype(np.float64)
-    if not np.all(np.isfinite(p)):
-        raise ValueError("`probs` must contain only finite numbers (found NaN/Inf)")
-    if np.any(p < 0):
-        raise ValueError(f"`probs` must be non-negative, got min(probs) = {p.min():g}")
-    if not p.sum() > 0:
-        raise ValueError("`probs` must have a positive sum; all entries are zero")
-    return p
-
-
 def _probabilities(probs, x, y):
-    """Normalised sampling probabilities (float64, shape (n,))."""
+    """Normalised sampling probabilities (float64, shape (n,)).
+
+    `probs` is validated: a `PROBABILITIES` function or the weights.
+    """
     n = x.shape[1]
-    if isinstance(probs, str):
-        weights = check_method(probs, PROBABILITIES, "probs")(x, y)
-    else:
-        weights = _explicit_weights(probs, n)
+    weights = probs(x, y) if callable(probs) else probs
     total = weights.sum()
     if not total > 0:
         # Every outer product x_i y_i^T is zero (so is X Y): any distribution
@@ -230,21 +209,10 @@ CORRECTIONS = {"diagonal": _refit_diagonal}
 # --------------------------------------------------------------------------
 
 
-def _check_r(r):
-    if isinstance(r, bool) or not isinstance(r, numbers.Integral):
-        raise TypeError(f"`r` must be an integer, got {type(r).__name__}")
-    r = int(r)
-    if r < 1:
-        raise ValueError(f"`r` must be a positive integer (the sample size), got {r}")
-    return r
-
-
 def _as_factor(z, name, check_finite):
-    if isinstance(z, scipy.sparse.linalg.LinearOperator):
-        raise TypeError(
-            f"`{name}` is a LinearOperator; sampled_matmul needs access to its "
-            "columns and rows: pass a dense array or a scipy.sparse matrix"
-        )
+    check_explicit_matrix(
+        z, name, "sampled_matmul needs access to its columns and rows"
+    )
     return as_linear_map(z, check_finite=check_finite, name=name).a
 
 
@@ -420,24 +388,19 @@ def sampled_matmul(
     """
     x = _as_factor(x, "x", check_finite)
     y = _as_factor(y, "y", check_finite)
-    if x.shape[1] != y.shape[0]:
-        raise ValueError(
-            f"shapes {x.shape} and {y.shape} do not chain: `x` has "
-            f"{x.shape[1]} columns but `y` has {y.shape[0]} rows"
-        )
-    r = _check_r(r)
+    check_product_shapes(x.shape, y.shape)
+    r = check_sample_size(r)
     refit = (
         None
         if correction is None
         else check_method(correction, CORRECTIONS, "correction")
     )
     rng = check_rng(rng)
+    n = x.shape[1]
+    probs = check_probabilities(probs, n, PROBABILITIES)
     dtype = np.result_type(x.dtype, y.dtype)
     x, y = _cast(x, dtype), _cast(y, dtype)
-    n = x.shape[1]
     if n == 0:
-        if not isinstance(probs, str):
-            _explicit_weights(probs, 0)
         # X Y is exactly zero and there is nothing to sample.
         return CRResult(x[:, :0], y[:0, :], np.empty(0, dtype=np.intp))
 

@@ -18,35 +18,34 @@ import scipy.sparse.linalg
 
 from lowrank._backends.dask import SUPPORTED_METHODS as DASK_METHODS
 from lowrank._backends.dispatch import as_oriented_operand, is_dask_array
-from lowrank._backends.linear_map import (
-    DenseMap,
-    OperatorMap,
-    SparseMap,
-    as_linear_map,
-    check_products_finite,
-)
+from lowrank._backends.linear_map import DenseMap, SparseMap, as_linear_map
 from lowrank._core.results import SVDResult
 from lowrank._core.validation import (
+    OPERAND_KINDS,
+    check_applies,
     check_backend_method,
     check_dask_matrix,
     check_dask_tol_method,
     check_k_or_tol,
     check_method,
+    check_n_iter,
+    check_nonnegative_int,
+    check_operand_kind,
+    check_products_finite,
     check_rng,
+    operand_kind,
 )
 from lowrank.approx._block_krylov import KrylovBasis, block_krylov_qb
 from lowrank.approx._fixed_accuracy import svd_to_tolerance
 from lowrank.approx._rangefinder import (
     NORMALIZERS,
     auto_power_iterations,
-    check_n_iter,
-    check_nonnegative_int,
     empty_svd,
     make_plan,
     svd_from_plan,
     svd_of_qb,
-    test_matrix,
 )
+from lowrank.approx._sketch import SKETCHES
 from lowrank.approx._tall_svd import choose_tall_truncated_method, truncated_svd_tall
 from lowrank.linalg._svd import empty_svd_like, thin_svd
 
@@ -93,14 +92,6 @@ LANCZOS_ATTEMPTS = 3
 TOL_KRYLOV_BLOCK = 32
 
 
-def _kind(op):
-    if isinstance(op, DenseMap):
-        return "dense"
-    if isinstance(op, SparseMap):
-        return "sparse"
-    return "operator"
-
-
 def choose_truncated_svd_method(shape, k=None, *, tol=None, kind="dense"):
     """The rule of ``method="auto"`` for :func:`truncated_svd`, in one place.
 
@@ -134,6 +125,14 @@ def choose_truncated_svd_method(shape, k=None, *, tol=None, kind="dense"):
     str
         ``"dense"``, ``"lanczos"`` or ``"block_krylov"``.
 
+    Raises
+    ------
+    ValueError
+        If `kind` is unknown, both or neither of `k` and `tol` are given,
+        `k` is outside ``[1, min(M, N)]`` or `tol` outside ``(0, 1)``.
+    TypeError
+        For a non-integer `k` or a non-real `tol`.
+
     Notes
     -----
     ``"block_krylov"`` is chosen only where it is as accurate as the exact
@@ -159,13 +158,9 @@ def choose_truncated_svd_method(shape, k=None, *, tol=None, kind="dense"):
     >>> choose_truncated_svd_method((4000, 3000), tol=1e-3, kind="operator")
     'block_krylov'
     """
-    if kind not in ("dense", "sparse", "operator"):
-        raise ValueError(
-            f'`kind` must be "dense", "sparse" or "operator", got {kind!r}'
-        )
-    if (k is None) == (tol is None):
-        raise ValueError("give exactly one of `k` and `tol`")
+    check_method(kind, OPERAND_KINDS, "kind")
     small = min(shape)
+    k, tol = check_k_or_tol(k, tol, small)
     if _densifiable(shape, kind):
         if small <= DENSE_MAX_SMALL_SIDE:
             return "dense"
@@ -192,12 +187,6 @@ class _Options(NamedTuple):
 
 
 def _dense(op, options):
-    if isinstance(op, OperatorMap):
-        raise ValueError(
-            'method="dense" needs an array or a sparse matrix, not a '
-            'LinearOperator (which is never densified); use "block_krylov", '
-            '"randomized" or "lanczos"'
-        )
     a = op.a.toarray() if isinstance(op, SparseMap) else op.a
     u, s, vh = thin_svd(a)
     if options.tol is not None:
@@ -214,12 +203,6 @@ def _svds_rng_argument():
 
 
 def _lanczos(op, options):
-    if options.tol is not None:
-        raise ValueError(
-            '`tol` is not supported by method="lanczos" (scipy\'s PROPACK '
-            'computes a fixed number of triplets); use "block_krylov", '
-            '"randomized" or "dense"'
-        )
     matrix = op.a if isinstance(op, DenseMap | SparseMap) else _as_scipy_operator(op)
     v0 = np.asarray(
         options.rng.standard_normal(op.shape[0]), dtype=np.finfo(op.dtype).dtype
@@ -271,7 +254,7 @@ def _randomized(op, options):
         options.oversample,
         options.n_iter,
         NORMALIZERS["qr"],
-        "gaussian",
+        SKETCHES["gaussian"],
         options.rng,
     )
     return svd_from_plan(plan)
@@ -322,13 +305,22 @@ def _block_krylov_converged(op, block, options):
     return svd_of_qb(q_mat, b, options.k)
 
 
-#: method name -> f(op, options) -> SVDResult
+#: method name -> f(op, options) -> SVDResult. The command's ``--method``
+#: choices and the docs read it.
 TRUNCATED_SVD_METHODS = {
     "dense": _dense,
     "lanczos": _lanczos,
     "randomized": _randomized,
     "block_krylov": _block_krylov,
 }
+
+#: The methods that do not take every kind of operand (`OPERAND_KINDS`) ->
+#: the kinds they take: "dense" never densifies a LinearOperator.
+RESTRICTED_OPERANDS = {"dense": ("dense", "sparse")}
+
+#: The methods that take `tol`, and why the others do not.
+TOL_METHODS = tuple(name for name in TRUNCATED_SVD_METHODS if name != "lanczos")
+TOL_NOTE = " (scipy's PROPACK computes a fixed number of triplets)"
 
 
 def truncated_svd(
@@ -495,11 +487,17 @@ def truncated_svd(
     gen = check_rng(rng)
     op = as_linear_map(a, check_finite=check_finite)
     k, tol = check_k_or_tol(k, tol, min(op.shape))
+    kind = operand_kind(op.a)
+    if run is not None:
+        check_operand_kind(
+            method, kind, TRUNCATED_SVD_METHODS, RESTRICTED_OPERANDS, error=ValueError
+        )
+        if tol is not None:
+            check_applies("tol", method, TOL_METHODS, note=TOL_NOTE)
     if tol is not None and 0 in op.shape:
         return empty_svd(op.shape, op.dtype)
     max_width = None
     if run is None:
-        kind = _kind(op)
         chosen = choose_truncated_svd_method(op.shape, k, tol=tol, kind=kind)
         run = TRUNCATED_SVD_METHODS[chosen]
         if tol is not None and _densifiable(op.shape, kind):
@@ -535,5 +533,5 @@ def _truncated_svd_distributed(a, k, tol, method, oversample, n_iter, rng):
     if method == "gram":
         return truncated_svd_tall(t, wide, k, None, "gram", width, n_iter)
     q = auto_power_iterations(a.shape, k, width) if n_iter == "auto" else n_iter
-    omega = test_matrix(t.shape[1], width, "gaussian", gen, t.dtype)
+    omega = SKETCHES["gaussian"].draw(gen, t.shape[1], width, t.dtype)
     return truncated_svd_tall(t, wide, k, None, "randomized", width, q, omega)

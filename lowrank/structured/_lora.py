@@ -23,7 +23,9 @@ import numpy as np
 
 from lowrank._core.results import LoRAGAResult, LoRAProResult
 from lowrank._core.validation import (
-    as_matrix_stack,
+    as_dense_matrix,
+    check_adapter_rank,
+    check_adapter_shapes,
     check_method,
     rank_cutoff_tolerances,
     result_dtype,
@@ -32,13 +34,6 @@ from lowrank.approx._truncated_svd import truncated_svd
 from lowrank.exceptions import IllConditionedWarning
 
 __all__ = ["lora_ga_init", "lora_pro_gradients"]
-
-
-def _as_matrix(x, name, check_finite):
-    arr = as_matrix_stack(x, name, check_finite_values=check_finite)
-    if arr.ndim != 2:
-        raise ValueError(f"`{name}` must be a 2-D matrix, got shape {arr.shape}")
-    return arr
 
 
 # --------------------------------------------------------------------------
@@ -144,17 +139,8 @@ def lora_ga_init(g, r, *, method="dense", rng=None, check_finite=True):
     >>> bool(np.isclose(res**2, np.sum(s[8:] ** 2)))
     True
     """
-    arr = _as_matrix(g, "g", check_finite)
-    upper = min(arr.shape) // 2
-    if isinstance(r, bool) or not isinstance(r, int | np.integer):
-        raise TypeError(f"`r` must be an integer, got {type(r).__name__}")
-    r = int(r)
-    if not 0 < r <= upper:
-        raise ValueError(
-            f"`r` must satisfy 0 < r <= min(g.shape) / 2 = {upper} (the "
-            f"initialisation uses 2r singular triplets of `g`, shape "
-            f"{arr.shape}), got {r}"
-        )
+    arr = as_dense_matrix(g, "g", check_finite=check_finite)
+    r = check_adapter_rank(r, arr.shape)
     u, _, vh = truncated_svd(arr, 2 * r, method=method, rng=rng, check_finite=False)
     return LoRAGAResult(np.ascontiguousarray(u[:, :r]), np.ascontiguousarray(vh[r:]))
 
@@ -351,15 +337,12 @@ def lora_pro_gradients(
     """
     choose_c = check_method(variant, LORA_PRO_VARIANTS, "variant")
     arrs = [
-        _as_matrix(x, name, check_finite) for x, name in ((a, "a"), (b, "b"), (g, "g"))
+        as_dense_matrix(x, name, check_finite=check_finite)
+        for x, name in ((a, "a"), (b, "b"), (g, "g"))
     ]
     a_, b_, g_ = arrs
-    (n, r), (r2, m) = a_.shape, b_.shape
-    if r2 != r or g_.shape != (n, m):
-        raise ValueError(
-            "`a`, `b` and `g` must have shapes (N, r), (r, M) and (N, M), got "
-            f"{a_.shape}, {b_.shape} and {g_.shape}"
-        )
+    check_adapter_shapes(a_.shape, b_.shape, g_.shape)
+    r = a_.shape[1]
     dtype = result_dtype(np.result_type(*arrs))
     a_, b_, g_ = (x.astype(dtype, copy=False) for x in arrs)
     atol_a, rtol_a = rank_cutoff_tolerances(atol, rtol, a_.shape, dtype)

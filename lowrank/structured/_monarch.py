@@ -18,12 +18,11 @@ every slice, found here by one batched SVD.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from lowrank._core.results import MonarchResult
-from lowrank._core.validation import as_matrix_stack
+from lowrank._core.validation import as_dense_matrix, check_nblocks
 from lowrank.linalg._svd import canonical_signs
 
 __all__ = ["monarch"]
@@ -35,21 +34,6 @@ def _default_nblocks(n):
         if n % b == 0:
             return b
     return 1  # pragma: no cover - n >= 1 always has the divisor 1
-
-
-def _check_nblocks(nblocks, n):
-    if nblocks is None:
-        return _default_nblocks(n)
-    if isinstance(nblocks, bool) or not isinstance(nblocks, numbers.Integral):
-        raise TypeError(
-            f"`nblocks` must be an integer or None, got {type(nblocks).__name__}"
-        )
-    nblocks = int(nblocks)
-    if not 0 < nblocks <= n or n % nblocks:
-        raise ValueError(
-            f"`nblocks` must be a divisor of N = {n} (the order of `a`), got {nblocks}"
-        )
-    return nblocks
 
 
 def _slices(a, nblocks):
@@ -206,13 +190,9 @@ def monarch(a, nblocks=None, *, check_finite=True):
     >>> monarch(np.eye(12), nblocks=3)
     MonarchResult(shape=(12, 12), nblocks=3, L=(4, 3, 3), R=(3, 4, 4), dtype=float64)
     """
-    arr = as_matrix_stack(a, "a", check_finite_values=check_finite)
-    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
-        raise ValueError(f"`a` must be a square 2-D matrix, got shape {arr.shape}")
+    arr = as_dense_matrix(a, "a", check_finite=check_finite, square=True, nonempty=True)
     n = arr.shape[0]
-    if n == 0:
-        raise ValueError("`a` must not be empty, got shape (0, 0)")
-    b = _check_nblocks(nblocks, n)
+    b = _default_nblocks(n) if nblocks is None else check_nblocks(nblocks, n)
     left, right = _project(arr, b)
     perm = np.arange(n).reshape(b, n // b).T.reshape(n)
     return MonarchResult(left, right, perm)

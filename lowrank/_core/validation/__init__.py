@@ -48,6 +48,36 @@ from lowrank._core.validation.operands import (
     check_pinv_pair,
     check_tall,
 )
+from lowrank._core.validation.operators import (
+    OPERAND_KINDS,
+    as_dense_matrix,
+    as_singular_values,
+    check_adapter_shapes,
+    check_core_hermitian,
+    check_core_psd,
+    check_explicit_matrix,
+    check_hermitian_psd,
+    check_operand_kind,
+    check_product_shapes,
+    check_products_finite,
+    check_single_matrix,
+    check_sparse_finite,
+    check_svd_factors,
+    operand_kind,
+)
+from lowrank._core.validation.options import (
+    check_adapter_rank,
+    check_applies,
+    check_axis,
+    check_deim_counts,
+    check_given,
+    check_n_iter,
+    check_nblocks,
+    check_probabilities,
+    check_sample_size,
+    check_sampling,
+    or_list,
+)
 
 __all__ = [
     "SUPPORTED_DTYPES",
@@ -86,4 +116,34 @@ __all__ = [
     "real_dtype",
     "result_dtype",
     "solver_rank_tolerances",
+]
+__all__ += [  # operators
+    "OPERAND_KINDS",
+    "as_dense_matrix",
+    "as_singular_values",
+    "check_adapter_shapes",
+    "check_core_hermitian",
+    "check_core_psd",
+    "check_explicit_matrix",
+    "check_hermitian_psd",
+    "check_operand_kind",
+    "check_product_shapes",
+    "check_products_finite",
+    "check_single_matrix",
+    "check_sparse_finite",
+    "check_svd_factors",
+    "operand_kind",
+]
+__all__ += [  # options
+    "check_adapter_rank",
+    "check_applies",
+    "check_axis",
+    "check_deim_counts",
+    "check_given",
+    "check_n_iter",
+    "check_nblocks",
+    "check_probabilities",
+    "check_sample_size",
+    "check_sampling",
+    "or_list",
 ]
