@@ -221,8 +221,10 @@ class DenseTall:
     def apply_h(self, w):
         if self.y.ndim > 2:
             return conj_t(w) @ conj_t(self.y)
-        # (Y W)^H = conj(W^T Y^T): Y^T is a view, and the result is C-ordered.
-        return matmul(w.T, self.y.T).conj()
+        # (Y W)^H = conj(W^T Y^T): Y^T is a view, and the result is C-ordered;
+        # conj() copies even real arrays, so it is only called for complex ones.
+        out = matmul(w.T, self.y.T)
+        return out.conj() if np.iscomplexobj(out) else out
 
     def adjoint_times(self):
         return hdot(self.source, self.y)
