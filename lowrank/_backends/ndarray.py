@@ -142,6 +142,13 @@ class DenseTall:
         The argument name that errors about A use.
     extra : dict, optional
         Further inputs (name -> array) the finiteness test covers.
+    pool : {"scipy", "numpy"}, optional
+        Whose OpenBLAS the products `apply` and `apply_h` call. A route
+        keeps all the BLAS calls of one computation in one pool (see
+        `lowrank._core.blas`): "scipy" for the QR routes, whose other calls
+        (syrk, trsm, potrf) only scipy exposes; "numpy" for the
+        normal-equations pseudo-inverse, whose eigh and small products are
+        numpy's.
 
     Examples
     --------
@@ -154,8 +161,13 @@ class DenseTall:
     (True, True)
     """
 
-    def __init__(self, y, *, source=None, owned=False, name="a", extra=None):
+    def __init__(
+        self, y, *, source=None, owned=False, name="a", extra=None, pool="scipy"
+    ):
+        if pool not in ("scipy", "numpy"):
+            raise ValueError(f"pool must be 'scipy' or 'numpy', got {pool!r}")
         self.y = y
+        self.pool = pool
         self.source = y if source is None else source
         self.owned = owned
         self.name = name
@@ -171,7 +183,12 @@ class DenseTall:
 
     def _derived(self, y):
         return DenseTall(
-            y, source=self.source, owned=True, name=self.name, extra=self.extra
+            y,
+            source=self.source,
+            owned=True,
+            name=self.name,
+            extra=self.extra,
+            pool=self.pool,
         )
 
     def _carried(self, b, carry_a):
@@ -216,10 +233,12 @@ class DenseTall:
     def apply(self, w=None):
         if w is None:
             return self.y
-        return self.y @ w if self.y.ndim > 2 else matmul(self.y, w)
+        if self.y.ndim > 2 or self.pool == "numpy":
+            return self.y @ w
+        return matmul(self.y, w)
 
     def apply_h(self, w):
-        if self.y.ndim > 2:
+        if self.y.ndim > 2 or self.pool == "numpy":
             return conj_t(w) @ conj_t(self.y)
         # (Y W)^H = conj(W^T Y^T): Y^T is a view, and the result is C-ordered;
         # conj() copies even real arrays, so it is only called for complex ones.

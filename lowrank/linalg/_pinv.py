@@ -101,7 +101,9 @@ def _pinv_eigh(a, atol, rtol, options):
     Wide A uses A A^H and A^+ = A^H W diag(lambda)^+ W^H (`pinv_eigh_route`).
     """
     wide = a.shape[-2] < a.shape[-1]
-    t = DenseTall(conj_t(a) if wide else a)
+    # gram is scipy's syrk, the rest (eigh, the products) numpy's: measured
+    # the fastest split for this route (benchmarks/bench_tallskinny.py).
+    t = DenseTall(conj_t(a) if wide else a, pool="numpy")
     return pinv_eigh_route(t, wide, atol, rtol, options.damp, a.shape)
 
 
