@@ -392,3 +392,42 @@ def test_nonfinite_caught_without_elementwise_check():
 def test_public_name():
     assert lowrank.truncated_svd is truncated_svd
     assert "truncated_svd" in lowrank.__all__
+
+
+# --- Lanczos on rank-deficient input ------------------------------------------
+
+
+def _rank_deficient(kind, shape, dtype, rng):
+    """`ones` (rank 1) or a random rank-2 matrix with a repeated singular value."""
+    if kind == "ones":
+        return np.ones(shape, dtype)
+    m, n = shape
+    complex_ = np.dtype(dtype).kind == "c"
+    u, v = haar(rng, m, 2, complex_), haar(rng, n, 2, complex_)
+    return ((u * np.array([3.0, 3.0])) @ v.conj().T).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128, np.complex64])
+@pytest.mark.parametrize("shape", [(5, 5), (5, 6), (7, 5), (40, 30)])
+@pytest.mark.parametrize("kind", ["ones", "repeated"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lanczos_rank_deficient_gives_the_exact_answer(kind, shape, dtype, seed):
+    """An invariant subspace is the exact answer: zeros with valid vectors.
+
+    Complex ones((5, 5)) with k=3 raised LinAlgError ("An invariant subspace
+    of dimension 2 was found") for every seed; the real case worked.
+    """
+    rng = np.random.default_rng(seed)
+    a = _rank_deficient(kind, shape, dtype, rng)
+    k = 3
+    u, s, vh = truncated_svd(a, k, method="lanczos", rng=seed)
+    exact = np.linalg.svd(a.astype(np.complex128), compute_uv=False)[:k]
+    tol = 50 * max(shape) * eps(dtype) * exact[0]
+    np.testing.assert_allclose(s, exact, atol=tol)
+    assert u.dtype == vh.dtype == np.dtype(dtype)
+    assert_orthonormal(u, 50 * max(shape) * eps(dtype))
+    assert_orthonormal(vh.conj().T, 50 * max(shape) * eps(dtype))
+    assert spectral_error(a, u, s, vh) <= tol  # rank(A) < k: exact
+    # the singular vectors of the zero singular values are valid ones too
+    np.testing.assert_allclose(a @ vh.conj().T, u * s, atol=tol)
+    np.testing.assert_allclose(a.conj().T @ u, vh.conj().T * s, atol=tol)
