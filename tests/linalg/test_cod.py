@@ -121,13 +121,13 @@ def test_layouts():
 
 
 def _aligned(m, n, seed):
-    """Columns of norm ~ 10 sqrt(m), all nearly parallel, plus a noise of norm 4.
+    """Columns of norm ~ 45 whatever m, all nearly parallel, plus a noise of norm 4.
 
     ``s_1 ~ sqrt(n) |R_11|``: the largest column is far shorter than A's norm.
     """
     rng = np.random.default_rng(seed)
     noise = haar(rng, m, n, False) * 4.0
-    return 10.0 * np.ones((m, n)) + noise
+    return 10.0 * np.sqrt(20 / m) * np.ones((m, n)) + noise
 
 
 @pytest.mark.parametrize(
