@@ -204,20 +204,27 @@ def _svds_rng_argument():
 
 def _lanczos(op, options):
     matrix = op.a if isinstance(op, DenseMap | SparseMap) else _as_scipy_operator(op)
-    if op.dtype.kind != "c":
-        u = _propack_left_vectors(matrix, op.shape, op.dtype, options.k, options)
-    else:
+    v0 = np.asarray(
+        options.rng.standard_normal(op.shape[0]), dtype=np.finfo(op.dtype).dtype
+    ).astype(op.dtype)
+    seed = np.random.default_rng(options.rng.integers(2**63))
+    dimension = LANCZOS_START_DIMENSION * options.k
+    for attempt in range(LANCZOS_ATTEMPTS):
         try:
-            u = _propack_left_vectors(
-                matrix, op.shape, op.dtype, options.k, options, attempts=1
-            )
+            u = scipy.sparse.linalg.svds(
+                matrix,
+                options.k,
+                solver="propack",
+                v0=v0,
+                maxiter=dimension,
+                **{_svds_rng_argument(): seed},
+            )[0]
+            break
         except np.linalg.LinAlgError:
-            # PROPACK's complex driver gives up where the Lanczos process
-            # finds an invariant subspace (rank-deficient A, e.g. ones((5, 5)))
-            # instead of restarting like the real one does, and a larger
-            # Krylov space does not help it there: solve the real embedding,
-            # which also gets the retries for clustered singular values.
-            u = _embedded_left_vectors(op, options)
+            # clustered singular values need a larger Krylov space
+            if attempt == LANCZOS_ATTEMPTS - 1:
+                raise
+            dimension *= 4
     # PROPACK's vectors are orthonormal only to about sqrt(eps) (partial
     # re-orthogonalisation), 1e-8 measured. One Rayleigh–Ritz step restores
     # orthonormality to rounding: Q = orth(U), B = Q^H A, SVD of B. Its
@@ -226,75 +233,6 @@ def _lanczos(op, options):
     q_mat = np.linalg.qr(np.asarray(u, dtype=op.dtype), mode="reduced")[0]
     b = check_products_finite(op.hmat(q_mat))
     return svd_of_qb(q_mat, b, options.k)
-
-
-def _propack_left_vectors(matrix, shape, dtype, k, options, attempts=LANCZOS_ATTEMPTS):
-    """The k leading left singular vectors by scipy's PROPACK, with retries.
-
-    Each of the `attempts` after a LinAlgError uses a Krylov space four
-    times larger; the last one's error propagates.
-    """
-    v0 = np.asarray(
-        options.rng.standard_normal(shape[0]), dtype=np.finfo(dtype).dtype
-    ).astype(dtype)
-    seed = np.random.default_rng(options.rng.integers(2**63))
-    dimension = LANCZOS_START_DIMENSION * k
-
-    def run(dimension):
-        return scipy.sparse.linalg.svds(
-            matrix,
-            k,
-            solver="propack",
-            v0=v0,
-            maxiter=dimension,
-            **{_svds_rng_argument(): seed},
-        )[0]
-
-    for _ in range(attempts - 1):
-        try:
-            return run(dimension)
-        except np.linalg.LinAlgError:
-            # clustered singular values need a larger Krylov space
-            dimension *= 4
-    return run(dimension)
-
-
-def _embedded_left_vectors(op, options):
-    """Left vectors whose complex span holds the k leading ones of complex A.
-
-    The real ``E = [[Re A, -Im A], [Im A, Re A]]`` (2M x 2N) maps ``[x; y]``
-    to ``[Re A z; Im A z]`` with ``z = x + i y``; its singular values are
-    A's, each twice, and a left singular vector ``[p; q]`` of E for
-    ``sigma_j`` is ``p + i q`` in the complex span of A's left singular
-    vectors for ``sigma_j``. So the complex span of E's 2k leading left
-    vectors, read as ``p + i q``, contains A's k leading ones (whether or not
-    PROPACK resolves the doubled values), and the Rayleigh–Ritz step of
-    `_lanczos` then returns them, exact zeros included: real PROPACK restarts
-    at an invariant subspace. Twice the work of the complex driver.
-    """
-    m, n = op.shape
-    real = np.finfo(op.dtype).dtype
-
-    def forward(w):
-        w = w.reshape(2 * n, -1)
-        z = op.matmat((w[:n] + 1j * w[n:]).astype(op.dtype))
-        return np.concatenate([z.real, z.imag]).astype(real, copy=False)
-
-    def adjoint(w):
-        w = w.reshape(2 * m, -1)
-        z = op.rmatmat((w[:m] + 1j * w[m:]).astype(op.dtype))
-        return np.concatenate([z.real, z.imag]).astype(real, copy=False)
-
-    embedding = scipy.sparse.linalg.LinearOperator(
-        (2 * m, 2 * n),
-        matvec=lambda x: forward(x).ravel(),
-        rmatvec=lambda y: adjoint(y).ravel(),
-        matmat=forward,
-        rmatmat=adjoint,
-        dtype=real,
-    )
-    u = _propack_left_vectors(embedding, (2 * m, 2 * n), real, 2 * options.k, options)
-    return u[:m] + 1j * u[m:]
 
 
 def _as_scipy_operator(op):
