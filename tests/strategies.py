@@ -20,6 +20,9 @@ ALL_DTYPES = REAL_DTYPES + COMPLEX_DTYPES
 MAX_LOG10_COND = {4: 4.0, 8: 12.0}
 
 LAYOUTS = ("C", "F", "strided")
+#: ... plus the same values in the non-native byte order (as read from a
+#: big-endian file); results are then in the native twin of the dtype.
+ALL_LAYOUTS = (*LAYOUTS, "byteswapped")
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,10 @@ def haar(rng, n, k, complex_):
 
 
 def with_layout(a, layout):
-    """The same values as `a`, stored C-ordered, Fortran-ordered or strided."""
+    """The same values as `a`, stored C-ordered, Fortran-ordered, strided or
+    in the non-native byte order ("byteswapped")."""
+    if layout == "byteswapped":
+        return a.astype(a.dtype.newbyteorder("S"))
     if layout == "C":
         return np.ascontiguousarray(a)
     if layout == "F":
@@ -89,8 +95,11 @@ def matrices(
     rank_deficient=True,
     max_log10_cond=None,
     hermitian=False,
+    layouts=LAYOUTS,
 ):
     """Draw a `MatrixCase`: A = U diag(s) V^H with Haar U, V and a chosen s.
+
+    `layouts` are the storage layouts drawn from (see `with_layout`).
 
     With ``hermitian=True`` the matrix is square and Hermitian,
     A = U diag(lambda) U^H, with |lambda| = s and random signs.
@@ -109,7 +118,7 @@ def matrices(
     log10_cond = draw(st.sampled_from([0.0, 1.0, limit / 2, limit]))
     kind = draw(st.sampled_from(["geometric", "random", "two-level"]))
     scale = 10.0 ** draw(st.sampled_from([-3, 0, 3]))
-    layout = draw(st.sampled_from(LAYOUTS))
+    layout = draw(st.sampled_from(layouts))
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     complex_ = dtype.kind == "c"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["per_matrix"]
+__all__ = ["SMALL_MATRIX_ENTRIES", "batched", "per_matrix"]
 
 
 def per_matrix(batch, options):
@@ -24,3 +24,16 @@ def per_matrix(batch, options):
     damp = np.broadcast_to(options.damp, batch)
     for index in np.ndindex(*batch):
         yield index, options._replace(damp=damp[index])
+
+
+#: Stacks of matrices with at most this many entries each are computed by
+#: the batched (numpy-vectorised) form of a method that has one, not one
+#: LAPACK call per matrix: a call through scipy costs microseconds to
+#: milliseconds (thread-pool wake-ups) whatever the size, which dominates
+#: for small matrices. The threshold is a first guess, to be measured.
+SMALL_MATRIX_ENTRIES = 1024
+
+
+def batched(shape):
+    """Whether a stack of this shape ``(..., M, N)`` takes the batched form."""
+    return len(shape) > 2 and shape[-2] * shape[-1] <= SMALL_MATRIX_ENTRIES

@@ -13,7 +13,7 @@ from lowrank._core.arrays import conj_t
 from lowrank._core.blas import matmul, svd_small
 from lowrank._core.results import PinvResult
 from lowrank._core.spectral import eigh_floor, spectral_filter
-from lowrank._core.stacks import per_matrix
+from lowrank._core.stacks import batched, per_matrix
 from lowrank._core.validation import (
     as_matrix_stack,
     check_backend_method,
@@ -25,7 +25,7 @@ from lowrank._core.validation import (
     check_not_hermitian_dask,
     rank_cutoff_tolerances,
 )
-from lowrank.linalg._cod import pinv_cod
+from lowrank.linalg._cod import cod_apply_stack, pinv_cod
 from lowrank.linalg._newton import pinv_newton
 from lowrank.linalg._svd import stacked_svd
 from lowrank.linalg._tallqr import qr_chain
@@ -131,9 +131,30 @@ def _pinv_cholqr(a, atol, rtol, options):
     return pinv_qr_route(t, wide, atol, rtol, options.damp)
 
 
+def _pinv_cholqr_stack(a, atol, rtol, options):
+    """The QR route for a stack of small matrices, batched.
+
+    numpy's batched Householder QR of the tall operand t (A, or A^H for wide
+    A), ``t = Q R``, and the batched SVD of R, ``R = U S V^H``: ``t^+ = V
+    f(S) U^H Q^H``. For small matrices Householder is what the chain of
+    `qr_chain` would be worth; batching removes the per-matrix calls.
+    """
+    wide = a.shape[-2] < a.shape[-1]
+    q, r = np.linalg.qr(conj_t(a) if wide else a)
+    u, s, vh = stacked_svd(r)
+    f, rank = spectral_filter(s, s, atol, rtol, options.damp)
+    x = (conj_t(vh) * f[..., np.newaxis, :]) @ conj_t(q @ u)
+    return (conj_t(x) if wide else x), rank
+
+
 def _pinv_qr(a, atol, rtol, options):
     """Complete orthogonal decomposition from column-pivoted QR (see _cod.py)."""
     return pinv_cod(a, atol, rtol)
+
+
+def _pinv_qr_stack(a, atol, rtol, options):
+    """The complete orthogonal decomposition of a stack of small matrices, batched."""
+    return cod_apply_stack(a, None, atol, rtol)
 
 
 def _pinv_newton(a, atol, rtol, options):
@@ -142,12 +163,18 @@ def _pinv_newton(a, atol, rtol, options):
     return x, rank
 
 
-def _one_at_a_time(method):
-    """Run a single-matrix method over a stack (for methods LAPACK cannot batch)."""
+def _one_at_a_time(method, stack_method=None):
+    """Run a single-matrix method over a stack (for methods LAPACK cannot batch).
+
+    Stacks of small matrices (`lowrank._core.stacks.batched`) go to
+    `stack_method` instead, where there is one.
+    """
 
     def run(a, atol, rtol, options):
         if a.ndim == 2:
             return method(a, atol, rtol, options)
+        if stack_method is not None and batched(a.shape):
+            return stack_method(a, atol, rtol, options)
         batch = a.shape[:-2]
         x = np.empty((*batch, a.shape[-1], a.shape[-2]), dtype=a.dtype)
         rank = np.empty(batch, dtype=np.intp)
@@ -167,8 +194,8 @@ def _one_at_a_time(method):
 PINV_METHODS = {
     "svd": _pinv_svd,
     "eigh": _pinv_eigh,
-    "cholqr": _one_at_a_time(_pinv_cholqr),
-    "qr": _one_at_a_time(_pinv_qr),
+    "cholqr": _one_at_a_time(_pinv_cholqr, _pinv_cholqr_stack),
+    "qr": _one_at_a_time(_pinv_qr, _pinv_qr_stack),
     "newton": _one_at_a_time(_pinv_newton),
 }
 
@@ -266,11 +293,16 @@ def pinv(
           tall A, else CholeskyQR2; shifted CholeskyQR3 where those break
           down, Householder for numerically rank-deficient A), SVD of the
           small R, ``A^+ = V diag(s)^+ U^H Q^H``. Wide A goes through
-          ``A^H``; stacks are processed one matrix at a time.
+          ``A^H``; stacks are processed one matrix at a time, except stacks
+          of small matrices (at most 1024 entries each), which take one
+          batched Householder QR and a batched SVD of R.
         * ``"qr"``: complete orthogonal decomposition from column-pivoted QR;
-          the rank is decided on the diagonal of the pivoted R, which only
-          brackets the singular values, so near the cutoff it can differ
-          from the SVD's rank. One matrix at a time.
+          the diagonal of the pivoted R, which only brackets the singular
+          values, is compared with the SVD rule's cutoff (``s_max`` is R's
+          largest singular value), so near the cutoff the rank can differ
+          from the SVD's rank. One matrix at a time, except stacks of small
+          matrices (at most 1024 entries each), which are factored together
+          by a numpy-vectorised pivoted QR.
         * ``"eigh"``: normal equations, eigendecomposition of the Gram matrix
           ``A^H A`` (``A A^H`` for wide A). Fastest, but its error grows like
           ``cond(A)^2 eps`` and it cannot resolve singular values below

@@ -573,3 +573,23 @@ def test_short_pivoted_qr_zero_and_rank_deficient():
     assert perm[0] == 7
     assert abs(r[0, 0]) == pytest.approx(np.linalg.norm(y[:, 7]))
     assert np.abs(r[1:]).max() <= 10 * eps(np.float64) * abs(r[0, 0])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_randomized_coefficients_are_backward_stable(seed):
+    """Ill-conditioned selected columns keep the accuracy of the columns.
+
+    On the 300 x 300 Hilbert matrix with k = 20 (sigma_21 = 1.8e-13, the 20
+    selected columns have condition ~1e13) the randomized ID had errors of
+    1e-8 to 9e-8, against 2.3e-14 for the deterministic ID and for a plain
+    least-squares fit on the same columns.
+    """
+    a = scipy.linalg.hilbert(300)
+    idx_det, coef_det = interpolative(a, 20, method="cpqr")
+    det = np.linalg.norm(a - a[:, idx_det] @ coef_det, 2)
+    idx, coef = interpolative(a, 20, method="randomized", rng=seed)
+    err = np.linalg.norm(a - a[:, idx] @ coef, 2)
+    fit = np.linalg.lstsq(a[:, idx], a, rcond=None)[0]
+    best = np.linalg.norm(a - a[:, idx] @ fit, 2)
+    assert err <= 4 * max(det, best)
+    assert err <= 1e-12

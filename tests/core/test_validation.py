@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import lowrank
 from lowrank._core import validation as v
 
 
@@ -124,3 +125,43 @@ def test_check_hermitian_per_matrix_of_stack():
     with pytest.raises(ValueError, match="not Hermitian"):
         v.check_hermitian(np.stack([good, bad]))
     v.check_hermitian(np.zeros((2, 0, 0)))
+
+
+# --- messages ------------------------------------------------------------------
+
+
+def test_check_k_on_an_empty_matrix_says_so():
+    with pytest.raises(ValueError, match="the matrix is empty") as info:
+        v.check_k(1, 0)
+    assert "0 < k <= 0" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: lowrank.truncated_svd(np.zeros((0, 5)), 1),
+        lambda: lowrank.truncated_svd(np.zeros((5, 0)), 1, method="lanczos"),
+        lambda: lowrank.randomized_svd(np.zeros((0, 5)), 1),
+        lambda: lowrank.qb(np.zeros((4, 0)), 1),
+        lambda: lowrank.rangefinder(np.zeros((0, 5)), 1),
+        lambda: lowrank.interpolative(np.zeros((0, 5)), 1),
+        lambda: lowrank.cur(np.zeros((0, 5)), 1),
+        lambda: lowrank.nystrom(np.zeros((0, 0)), 1),
+    ],
+)
+def test_k_on_empty_input_says_the_matrix_is_empty(call):
+    with pytest.raises(ValueError, match="the matrix is empty"):
+        call()
+
+
+@pytest.mark.skipif(
+    np.dtype(np.longdouble).itemsize <= 8, reason="longdouble is double here"
+)
+def test_longdouble_refusal_advises_a_dtype_that_keeps_the_values():
+    with pytest.raises(TypeError, match=r"a\.astype\(np\.complex128\)") as info:
+        v.result_dtype(np.clongdouble)
+    assert "float64" not in str(info.value).split("Convert")[1]
+    with pytest.raises(TypeError, match=r"a\.astype\(np\.float64\)"):
+        v.result_dtype(np.longdouble)
+    with pytest.raises(TypeError, match=r"`a`.*complex128"):
+        lowrank.pinv(np.ones((3, 2), np.clongdouble))

@@ -3,19 +3,23 @@ decomposition."""
 
 import numpy as np
 import pytest
+import scipy.linalg
 from hypothesis import assume, given, settings
 
-from lowrank.linalg._cod import pinv_cod
+import lowrank
+from lowrank.linalg._cod import cod_apply, cod_apply_stack, pinv_cod, pivoted_rank
 from tests.helpers import (
     PINV_CASES,
+    assert_close_pinv,
     assert_close_to_svd_pinv,
     assert_moore_penrose,
     build,
     default_tols,
     numerical_rank,
+    random_matrix,
     rank_is_well_defined,
 )
-from tests.strategies import ALL_DTYPES, matrices
+from tests.strategies import ALL_DTYPES, haar, matrices
 
 #: Documented accuracy constant C (residuals <= C p eps kappa); measured < 0.5.
 ACCURACY = 10.0
@@ -111,3 +115,116 @@ def test_layouts():
         x, rank = pinv_cod(b, *default_tols(a))
         assert rank == 3
         assert_moore_penrose(a, x, rank, (ACCURACY, 1))
+
+
+# --- the cutoff is the SVD rule's: rtol times s_1, not |R_11| -----------------
+
+
+def _aligned(m, n, seed):
+    """Columns of norm ~ 45 whatever m, all nearly parallel, plus a noise of norm 4.
+
+    ``s_1 ~ sqrt(n) |R_11|``: the largest column is far shorter than A's norm.
+    """
+    rng = np.random.default_rng(seed)
+    noise = haar(rng, m, n, False) * 4.0
+    return 10.0 * np.sqrt(20 / m) * np.ones((m, n)) + noise
+
+
+@pytest.mark.parametrize(
+    ("m", "n", "batch"), [(20, 16, ()), (20, 16, (3,)), (200, 16, (2,))]
+)
+def test_qr_rank_uses_the_largest_singular_value(m, n, batch):
+    """|R_11| << s_1: a singular value the SVD rule drops was kept by "qr".
+
+    (The issue's example: |R_11| = 56.8, s_1 = 116.9, s_2 = 4.23 kept.)
+    Stacks of small matrices take the batched route, larger ones the
+    per-matrix one; both must follow the rule.
+    """
+    a = np.stack([_aligned(m, n, seed) for seed in range(int(np.prod(batch)))])
+    a = a.reshape(*batch, m, n)
+    rtol = 0.05
+    for index in np.ndindex(*batch):
+        one = a[index]
+        s = np.linalg.svd(one, compute_uv=False)
+        r = scipy.linalg.qr(one, mode="r", pivoting=True)[0]
+        diag = np.abs(np.diagonal(r))
+        # the premise: |R_11| rtol < |R_22| < s_1 rtol, and s_2 < s_1 rtol
+        assert rtol * diag[0] < diag[1] < rtol * s[0]
+        assert s[1] < rtol * s[0]
+        assert diag[0] < s[0] / 2
+    for method in ("qr", "svd", "cholqr"):
+        _, rank = lowrank.pinv(a, method=method, rtol=rtol, return_rank=True)
+        np.testing.assert_array_equal(rank, 1)
+        b = np.ones((*batch, m, 2))
+        assert np.all(lowrank.lstsq(a, b, method=method, rtol=rtol).rank == 1)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_pivoted_rank_equals_the_rule_with_the_exact_norm(seed):
+    """Also where the cheap bounds on s_1 leave the decision open."""
+    rng = np.random.default_rng(seed)
+    m, n = rng.integers(1, 9, size=2)
+    a = rng.standard_normal((m, n)) * np.logspace(0, -rng.uniform(0, 8), n)
+    r = scipy.linalg.qr(a, mode="r", pivoting=True)[0][: min(m, n)]
+    diag = np.abs(np.diagonal(r))
+    s_1 = np.linalg.norm(r, 2)
+    # a tolerance that puts one diagonal entry right between |R_11| rtol
+    # and s_1 rtol, and one that is arbitrary
+    j = rng.integers(0, diag.size)
+    tolerances = [10.0 ** rng.uniform(-8, 0)]
+    if s_1 > (1 + 1e-6) * diag[0]:  # else both cutoffs are one, up to rounding
+        tolerances.append(diag[j] / np.sqrt(diag[0] * s_1))
+    for rtol in tolerances:
+        above = diag > rtol * s_1
+        expected = int(np.argmin(above)) if not above.all() else diag.size
+        assert pivoted_rank(r, 0.0, rtol) == expected
+        stack = np.stack([r, r])
+        np.testing.assert_array_equal(pivoted_rank(stack, 0.0, rtol), expected)
+
+
+# --- the batched COD of stacks of small matrices ------------------------------
+
+STACK_SHAPES = [(3, 2), (2, 3), (6, 4), (4, 6), (5, 5), (32, 32), (1, 4), (4, 1)]
+
+
+def _stack(count, m, n, dtype, rng):
+    """Random matrices with every rank from 0 to min(m, n), spread over the stack."""
+    k = min(m, n)
+    mats = []
+    for i in range(count):
+        rank = i % (k + 1)
+        mats.append(build(rng, m, n, np.logspace(0, -3, rank), dtype))
+    return np.stack(mats)
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+@pytest.mark.parametrize(("m", "n"), STACK_SHAPES)
+def test_batched_cod_equals_the_per_matrix_cod(m, n, dtype):
+    rng = np.random.default_rng(m * 10 + n)
+    a = _stack(12, m, n, dtype, rng)
+    b = random_matrix((12, m, 3), dtype, rng)
+    atol, rtol = 0.0, max(m, n) * np.finfo(dtype).eps
+    a_before = a.copy()
+    x, rank = cod_apply_stack(a, b, atol, rtol)
+    x_inv, rank_inv = cod_apply_stack(a, None, atol, rtol)
+    np.testing.assert_array_equal(a, a_before)
+    assert x.dtype == x_inv.dtype == a.dtype
+    assert x.shape == (12, n, 3)
+    assert x_inv.shape == (12, n, m)
+    for i in range(12):
+        x_i, rank_i = cod_apply(a[i], b[i], atol, rtol)
+        inv_i, _ = cod_apply(a[i], None, atol, rtol)
+        assert rank[i] == rank_inv[i] == rank_i == min(i % (min(m, n) + 1), n)
+        assert_moore_penrose(a[i], x_inv[i], rank_i, (ACCURACY, 1))
+        assert_close_pinv(x_inv[i], inv_i, a[i], rank_i)
+        scale = np.linalg.norm(inv_i) * np.linalg.norm(b[i]) + 1.0
+        tol = 100 * max(m, n) * np.finfo(dtype).eps * 1e3 * scale
+        np.testing.assert_allclose(x[i], x_i, atol=tol)
+
+
+def test_batched_cod_per_matrix_tolerances_and_zero_matrices():
+    a = np.stack([np.diag([1.0, 0.1, 0.01])] * 3 + [np.zeros((3, 3))])
+    _, rank = cod_apply_stack(
+        a, None, np.array([0.0, 0.0, 0.05, 0.0]), np.array([0.5, 0.05, 0.0, 0.1])
+    )
+    np.testing.assert_array_equal(rank, [1, 2, 2, 0])

@@ -570,3 +570,87 @@ def test_damped_with_preconditioner(method, precond, dtype):
         rng=0,
     )
     np.testing.assert_allclose(sparse.x, direct, rtol=1e-8, atol=1e-10)
+
+
+# --- empty shapes against numpy.linalg.lstsq ---------------------------------
+
+EMPTY_SHAPES = [
+    (m, n, k)
+    for m in (0, 4)
+    for n in (0, 2)
+    for k in (None, 0, 3)  # None: b is a vector
+    if 0 in (m, n) or k == 0
+]
+
+
+def _numpy_lstsq(a, b):
+    x, residuals, rank, s = np.linalg.lstsq(a, b, rcond=None)
+    return x, residuals, int(rank), s
+
+
+@pytest.mark.parametrize("method", LSTSQ_METHODS)
+@pytest.mark.parametrize(("m", "n", "k"), EMPTY_SHAPES)
+def test_empty_shapes_agree_with_numpy(method, m, n, k):
+    """x, residuals and rank for every empty combination of A and b.
+
+    The rank is A's numerical rank, also when b has no columns (A 4 x 2 of
+    full rank and b 4 x 0: rank 2). lowrank always returns the residuals,
+    ``||b - A x||^2`` per column, where numpy returns them only for M > N
+    at full rank; where numpy has them, they agree.
+    """
+    if method == "sketch" and m < n:
+        pytest.skip('"sketch" refuses wide matrices (tested elsewhere)')
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, n))
+    b = rng.standard_normal((m,) if k is None else (m, k))
+    x_ref, res_ref, rank_ref, s_ref = _numpy_lstsq(a, b)
+    assert s_ref.shape == (min(m, n),)
+    res = lowrank.lstsq(a, b, method=method)
+    assert res.x.shape == x_ref.shape
+    np.testing.assert_array_equal(res.x, x_ref)
+    if method in ITERATIVE:
+        assert res.rank == -1
+    else:
+        assert res.rank == rank_ref
+    expected = np.sum(np.abs(b) ** 2, axis=0)  # x = 0
+    assert np.shape(res.residuals) == np.shape(expected)
+    np.testing.assert_allclose(res.residuals, expected)
+    if np.size(res_ref):
+        np.testing.assert_allclose(res.residuals, res_ref)
+
+
+@pytest.mark.filterwarnings("ignore::lowrank.exceptions.FallbackWarning")
+@pytest.mark.parametrize("method", ["svd", "qr", "cholqr", "sketch"])
+def test_rank_is_a_property_of_a_when_b_has_no_columns(method):
+    a = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, -1.0]])
+    assert lowrank.lstsq(a, np.zeros((4, 0)), method=method).rank == 2
+    deficient = np.outer([1.0, 2.0, 3.0, 4.0], [1.0, 1.0])
+    assert lowrank.lstsq(deficient, np.zeros((4, 0)), method=method).rank == 1
+    stack = np.stack([a, deficient, np.zeros((4, 2))])
+    ranks = lowrank.lstsq(stack, np.zeros((3, 4, 0)), method=method).rank
+    np.testing.assert_array_equal(ranks, [2, 1, 0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("m", "n"), [(3, 2), (2, 3), (6, 4), (32, 32), (40, 3)])
+@pytest.mark.parametrize("method", ["qr", "cholqr"])
+def test_batched_stack_equals_per_matrix_results(method, m, n, dtype):
+    """Stacks of small matrices take the batched routes; same x and rank."""
+    rng = np.random.default_rng(m + 7 * n)
+    k = min(m, n)
+    count = 2 * k + 3
+    a = np.stack(
+        [build(rng, m, n, np.logspace(0, -2, i % (k + 1)), dtype) for i in range(count)]
+    )
+    b = random_matrix((count, m, 2), dtype, rng)
+    damp = 0.1 if method == "cholqr" else 0.0
+    res = lowrank.lstsq(a, b, method=method, damp=damp)
+    assert res.x.dtype == a.dtype
+    for i in range(count):
+        one = lowrank.lstsq(a[i], b[i], method=method, damp=damp)
+        assert res.rank[i] == one.rank
+        scale = 100 * max(m, n) * eps(dtype) * (1e2 if not damp else 10.0)
+        np.testing.assert_allclose(res.x[i], one.x, atol=scale * np.linalg.norm(b[i]))
+        np.testing.assert_allclose(
+            res.residuals[i], one.residuals, atol=scale * np.sum(np.abs(b[i]) ** 2)
+        )

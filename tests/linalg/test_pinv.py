@@ -8,18 +8,20 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import lowrank
+from lowrank._core.stacks import batched
 from lowrank.linalg._pinv import DAMPED_METHODS, PINV_METHODS
 from tests.helpers import (
     PINV_ACCURACY,
     PINV_RANK_GAP,
     assert_close_pinv,
     assert_moore_penrose,
+    build,
     eps,
     numerical_rank,
     pinv_resolution,
     rank_is_well_defined,
 )
-from tests.strategies import ALL_DTYPES, haar, matrices
+from tests.strategies import ALL_DTYPES, ALL_LAYOUTS, haar, matrices
 
 METHODS = sorted(PINV_METHODS)
 
@@ -32,13 +34,13 @@ def test_every_method_declares_its_accuracy():
 
 
 @pytest.mark.parametrize("method", METHODS)
-@given(case=matrices())
+@given(case=matrices(layouts=ALL_LAYOUTS))
 def test_moore_penrose_conditions(method, case):
     a_before = case.a.copy()
     x, rank = lowrank.pinv(case.a, method=method, return_rank=True)
     np.testing.assert_array_equal(case.a, a_before)  # input untouched
     assert x.shape == (*case.a.shape[:-2], case.a.shape[-1], case.a.shape[-2])
-    assert x.dtype == case.a.dtype
+    assert x.dtype == case.a.dtype.newbyteorder("=")
     assert np.shape(rank) == case.a.shape[:-2]
     assert_moore_penrose(case.a, x, rank, method)
 
@@ -505,3 +507,31 @@ def test_auto_on_large_tall_matrices_meets_moore_penrose(cond, dtype, wide):
     reference = lowrank.pinv(a, method="svd")
     tolerance = 100 * 30 * eps(dtype) * cond
     assert np.linalg.norm(x - reference) <= tolerance * np.linalg.norm(reference)
+
+
+# --- stacks of small matrices: the batched routes of "qr" and "cholqr" -------
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+@pytest.mark.parametrize(("m", "n"), [(3, 2), (2, 3), (6, 4), (32, 32), (40, 3)])
+@pytest.mark.parametrize("method", ["qr", "cholqr"])
+def test_batched_stack_equals_per_matrix_results(method, m, n, dtype):
+    rng = np.random.default_rng(m + 7 * n)
+    k = min(m, n)
+    a = np.stack(
+        [
+            build(rng, m, n, np.logspace(0, -2, i % (k + 1)), dtype)
+            for i in range(2 * k + 3)
+        ]
+    )
+    assert batched(a.shape)
+    damp = 0.1 if method == "cholqr" else 0.0
+    x, rank = lowrank.pinv(a, method=method, damp=damp, return_rank=True)
+    assert x.dtype == a.dtype
+    for i in range(a.shape[0]):
+        x_i, rank_i = lowrank.pinv(a[i], method=method, damp=damp, return_rank=True)
+        assert rank[i] == rank_i
+        if damp:
+            np.testing.assert_allclose(x[i], x_i, atol=100 * m * eps(dtype))
+        else:
+            assert_close_pinv(x[i], x_i, a[i], rank_i)

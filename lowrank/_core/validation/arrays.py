@@ -44,20 +44,27 @@ def result_dtype(dtype, name="a"):
     """Return the dtype lowrank computes in for input of dtype `dtype`.
 
     float32, float64, complex64 and complex128 are kept; bool and integer
-    dtypes become float64. float16, longdouble, clongdouble and non-numeric
-    dtypes raise TypeError: LAPACK has no routines for them, and silently
-    changing their precision would misreport accuracy.
+    dtypes become float64, and non-native byte orders (``>f8`` on a
+    little-endian machine) their native twin. float16, longdouble,
+    clongdouble and non-numeric dtypes raise TypeError: LAPACK has no
+    routines for them, and silently changing their precision would
+    misreport accuracy.
     """
     dtype = np.dtype(dtype)
+    if dtype.kind in "fc" and not dtype.isnative:
+        # Byte order is storage, not precision (big-endian data read from a
+        # file): compute in the native twin; as_matrix_stack converts.
+        dtype = dtype.newbyteorder("=")
     if dtype in SUPPORTED_DTYPES:
         return dtype
     if dtype.kind in "biu":
         return np.dtype(np.float64)
     if dtype.kind in "fc":
+        target = "complex128" if dtype.kind == "c" else "float64"
         raise TypeError(
             f"`{name}` has dtype {dtype}, which is not supported; use float32, "
             "float64, complex64 or complex128 (LAPACK has no "
-            f"{dtype} routines). Convert with `{name}.astype(np.float64)`."
+            f"{dtype} routines). Convert with `{name}.astype(np.{target})`."
         )
     raise TypeError(
         f"`{name}` must be an array of numbers, got dtype {dtype}; "
@@ -278,6 +285,11 @@ def check_k(k, upper, name="k"):
     if isinstance(k, bool) or not isinstance(k, numbers.Integral):
         raise TypeError(f"`{name}` must be an integer, got {type(k).__name__}")
     k = int(k)
+    if upper == 0:
+        raise ValueError(
+            f"the matrix is empty (a dimension is 0), so no `{name}` is "
+            f"possible; got {name}={k}"
+        )
     if not 0 < k <= upper:
         raise ValueError(f"`{name}` must satisfy 0 < {name} <= {upper}, got {k}")
     return k

@@ -232,11 +232,14 @@ def lstsq(
         * ``"svd"``: thin SVD, ``x = V diag(s)^+ U^H b`` (what LAPACK's gelsd
           computes). Stacks in one batched call.
         * ``"qr"``: complete orthogonal decomposition from column-pivoted QR
-          (LAPACK's gelsy); the rank is decided on the diagonal of R, which
-          only brackets the singular values, and when it truncates, the
-          solution of its truncated problem differs from ``A_r^+ b`` by
-          about ``s_{r+1} / s_r`` relative (as gelsy's from gelsd's). No
-          `damp`.
+          (LAPACK's gelsy); the rank is decided on the diagonal of R against
+          the SVD rule's cutoff (with R's largest singular value as
+          ``s_max``), and as that diagonal only brackets the singular
+          values, when it truncates, the solution of its truncated problem
+          differs from ``A_r^+ b`` by about ``s_{r+1} / s_r`` relative (as
+          gelsy's from gelsd's). No `damp`. Stacks of small matrices (at
+          most 1024 entries each) are factored together by a
+          numpy-vectorised pivoted QR.
         * ``"cholqr"``: for tall A of full rank, the corrected semi-normal
           equations: Cholesky factor R of ``A^H A`` (a parallel kernel),
           ``x_0 = R^{-1} R^{-H} A^H b``, then refinement steps
@@ -245,7 +248,9 @@ def lstsq(
           rank under the cutoff, or cond(A) > 0.1 / sqrt(eps), or refinement
           stalls, it switches to a stable QR (shifted CholeskyQR3 or
           Householder) and the SVD of its R; wide A always takes that route
-          through ``A^H``.
+          through ``A^H``. Stacks of small matrices (at most 1024 entries
+          each) take that QR route batched (one Householder QR and one SVD
+          of R for the whole stack).
         * ``"sketch"``: sketch-and-precondition for big dense tall A: a
           sparse sign sketch ``S A`` of ``8 N`` rows (8 nonzeros per column),
           its QR ``S A = Q_s R_s``, warm start from the sketched problem's
@@ -471,6 +476,11 @@ def lstsq(
 
     if a.size == 0 or k == 0:
         sol = _empty_solution(batch, n, k, dtype, b, method in RANKLESS_METHODS)
+        if a.size and method not in RANKLESS_METHODS:
+            # The rank is A's whatever b is: one zero right-hand side gives it.
+            zero = np.zeros((*batch, m, 1), dtype)
+            probe = LSTSQ_METHODS[method](a, zero, atol, rtol, options)
+            sol = sol._replace(rank=np.asarray(probe.rank, np.intp))
     elif method in RANKLESS_METHODS:
         sol = _krylov_over_stack(method, a, b, options)
     else:

@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from lowrank._core.spectral import spectral_solve
-from lowrank._core.stacks import per_matrix
-from lowrank.linalg._cod import cod_apply
+from lowrank._core.stacks import batched, per_matrix
+from lowrank.linalg._cod import cod_apply, cod_apply_stack
 from lowrank.linalg._svd import stacked_svd, thin_svd
 
 __all__ = ["LstsqOptions", "Solution", "lstsq_qr", "lstsq_svd", "one_at_a_time"]
@@ -80,12 +80,18 @@ def _lstsq_qr_one(a, b, atol, rtol, options):
     return direct_solution(x, rank)
 
 
-def one_at_a_time(method):
-    """Run a single-matrix method over a stack, one matrix per call."""
+def one_at_a_time(method, stack_method=None):
+    """Run a single-matrix method over a stack, one matrix per call.
+
+    Stacks of small matrices (`lowrank._core.stacks.batched`) go to
+    `stack_method` instead, where there is one.
+    """
 
     def run(a, b, atol, rtol, options):
         if a.ndim == 2:
             return method(a, b, atol, rtol, options)
+        if stack_method is not None and batched(a.shape):
+            return stack_method(a, b, atol, rtol, options)
         batch = a.shape[:-2]
         n, k = a.shape[-1], b.shape[-1]
         x = np.empty((*batch, n, k), dtype=a.dtype)
@@ -110,5 +116,10 @@ def one_at_a_time(method):
     return run
 
 
+def _lstsq_qr_stack(a, b, atol, rtol, options):
+    x, rank = cod_apply_stack(a, b, atol, rtol)
+    return direct_solution(x, rank)
+
+
 #: Complete orthogonal decomposition from column-pivoted QR, as gelsy.
-lstsq_qr = one_at_a_time(_lstsq_qr_one)
+lstsq_qr = one_at_a_time(_lstsq_qr_one, _lstsq_qr_stack)

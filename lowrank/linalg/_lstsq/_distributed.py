@@ -76,14 +76,26 @@ def lstsq_distributed(a, b, method, atol, rtol, damp, rng, tol, maxiter, precond
         bb = np.sum(np.abs(np.asarray(b)) ** 2, axis=0).astype(real_dtype(dtype))
         zeros = np.zeros(k, np.intp)
         x = np.zeros((n, k), dtype)
-        return Solution(x, np.asarray(0, np.intp), zeros, np.ones(k, bool), bb), vector
+        rank = 0
+        if a.size:
+            # The rank is A's whatever b is: one zero right-hand side gives it.
+            probe = np.zeros((m, 1), dtype)
+            rank = _solve(a, probe, method, atol, rtol, damp).rank
+        sol = Solution(x, np.asarray(rank, np.intp), zeros, np.ones(k, bool), bb)
+        return sol, vector
+    return _solve(a, b, method, atol, rtol, damp), vector
+
+
+def _solve(a, b, method, atol, rtol, damp):
+    """The `Solution` of the routes for a non-empty checked problem."""
+    m, n = a.shape
+    k = b.shape[1]
     if m < n:  # column-chunked: through the row-chunked A^H, x is lazy
         t = as_tall_operand(conj_t(a), "a")
         b_small = np.asarray(b)
         x, rank, rr = lstsq_wide_route(t, b_small, atol, rtol, damp)
         ones = np.ones(k, bool)
-        sol = Solution(x, np.asarray(rank, np.intp), np.zeros(k, np.intp), ones, rr)
-        return sol, vector
+        return Solution(x, np.asarray(rank, np.intp), np.zeros(k, np.intp), ones, rr)
     y, b = as_tall_operand(a, "a").with_rhs(b)
     sol = lstsq_tall_route(
         y,
@@ -96,5 +108,5 @@ def lstsq_distributed(a, b, method, atol, rtol, damp, rng, tol, maxiter, precond
     )
     if sol.residuals is None:
         _, rr = y.residual(b, sol.x)
-        sol = sol._replace(residuals=rr.astype(real_dtype(dtype)))
-    return sol, vector
+        sol = sol._replace(residuals=rr.astype(real_dtype(a.dtype)))
+    return sol

@@ -21,7 +21,13 @@ from lowrank._core.arrays import conj_t
 from lowrank._core.blas import svd_small
 from lowrank._core.spectral import spectral_filter, spectral_solve
 from lowrank.exceptions import FallbackWarning
-from lowrank.linalg._lstsq._direct import Solution, lstsq_svd, one_at_a_time
+from lowrank.linalg._lstsq._direct import (
+    Solution,
+    direct_solution,
+    lstsq_svd,
+    one_at_a_time,
+)
+from lowrank.linalg._svd import stacked_svd
 from lowrank.linalg._tallqr import (
     CholeskyBreakdown,
     cholesky_upper,
@@ -251,8 +257,29 @@ def _lstsq_cholqr_one(a, b, atol, rtol, options):
     return _solution(x, rank, 0, True)
 
 
+def _lstsq_cholqr_stack(a, b, atol, rtol, options):
+    """The QR route for a stack of small matrices, batched.
+
+    numpy's batched Householder QR and the batched SVD of R: for tall A,
+    ``A = Q R``, ``R = U S V^H``, ``x = V f(S) U^H Q^H b``; for wide A,
+    ``A^H = Q R`` and ``x = Q U f(S) V^H b``. For small matrices the
+    semi-normal equations save nothing, and batching removes the per-matrix
+    calls.
+    """
+    wide = a.shape[-2] < a.shape[-1]
+    q, r = np.linalg.qr(conj_t(a) if wide else a)
+    u, s, vh = stacked_svd(r)
+    if not wide:
+        x, rank = spectral_solve(u, s, vh, conj_t(q) @ b, atol, rtol, options.damp)
+    else:
+        # A = V S U^H Q^H: x = (Q U) f(S) V^H b, the spectral solve of A^H's.
+        y, rank = spectral_solve(conj_t(vh), s, conj_t(u), b, atol, rtol, options.damp)
+        x = q @ y
+    return direct_solution(x, rank)
+
+
 #: Corrected semi-normal equations for tall full-rank A, QR route otherwise.
-lstsq_cholqr = one_at_a_time(_lstsq_cholqr_one)
+lstsq_cholqr = one_at_a_time(_lstsq_cholqr_one, _lstsq_cholqr_stack)
 
 
 # --------------------------------------------------------------------------
