@@ -242,7 +242,7 @@ def test_serial_fallback_equals_parallel_kernel_bitwise(monkeypatch, case):
 @pytest.mark.parametrize("serialised", [False, True], ids=["numba-layer", "serialised"])
 @pytest.mark.parametrize("name", list(PATHS))
 def test_public_path_from_threads_equals_single_threaded(monkeypatch, name, serialised):
-    """4 threads x 3 calls each, bitwise equal to one call; inputs unchanged.
+    """4 threads x 2 calls each, bitwise equal to one call; inputs unchanged.
 
     "serialised" treats the layer as not thread-safe (as for workqueue), so
     that the threads really take the lock-or-serial-twin branch.
@@ -250,11 +250,11 @@ def test_public_path_from_threads_equals_single_threaded(monkeypatch, name, seri
     seen = install_launch_spy(monkeypatch.setattr)
     if serialised:
         monkeypatch.setattr(threads, "current_layer", lambda: "workqueue")
-    check_path(name)
+    check_path(name, rounds=2)
     _, modules = PATHS[name]
     if numba.get_num_threads() > 1:
         assert {m for m in seen if seen[m]} == modules
-        assert all(seen[m] >= 13 for m in modules)  # every call launched
+        assert all(seen[m] >= 9 for m in modules)  # every call launched
     if name == "tall_qr":  # the numba-backed path that runs serial kernels only
         inputs, _ = PATHS[name][0]()
         assert use_gram_kernel(inputs[0].shape, inputs[0].dtype)
