@@ -25,6 +25,10 @@ Conventions
   decorator configuration lives in :mod:`lowrank._kernels._jit`.
 * Parallel variants are chosen by an argument at call time, never by the
   environment at import time. Constants are arguments, not globals.
+* A parallel kernel is started only through
+  :func:`~lowrank._kernels._threads.launch`, with a serial twin that gives
+  the same result bit for bit: numba's ``workqueue`` threading layer aborts
+  the process when two threads launch parallel kernels at once.
 * Every kernel has a plain-numpy twin with the same output contract, used as
   the test oracle (``batched_small_svd`` / ``batched_small_svd_numpy``).
 """

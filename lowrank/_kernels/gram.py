@@ -19,6 +19,7 @@ import numpy as np
 from lowrank._kernels._jit import jit, jit_parallel
 from lowrank._kernels._layout import check_kernel_matrix, row_major
 from lowrank._kernels._rules import use_gram_kernel
+from lowrank._kernels._threads import launch
 
 __all__ = ["gram_numpy", "gram_rowblocked", "use_gram_kernel"]
 
@@ -314,9 +315,12 @@ def gram_rowblocked(a, *, n_blocks=None, parallel=True, method="blas", rhs=None)
             complex_ = a.dtype.kind == "c"
             cap = _BLAS_SERIAL_MNK_COMPLEX if complex_ else _BLAS_SERIAL_MNK
             chunk = max(16, min(_CHUNK, cap // (n * max(n, rhs2.shape[1]))))
+        args = (x, transposed, m, n_blocks, chunk, use_blas, rhs2)
         # One block: no parallel region (starting numba's threads costs time).
-        kernel = _gram_parallel if parallel and n_blocks > 1 else _gram_serial
-        g, g_rhs = kernel(x, transposed, m, n_blocks, chunk, use_blas, rhs2)
+        if parallel and n_blocks > 1:
+            g, g_rhs = launch(_gram_parallel, _gram_serial, *args)
+        else:
+            g, g_rhs = _gram_serial(*args)
     if rhs is None:
         return g
     return g, (g_rhs[:, 0] if vector else g_rhs)

@@ -19,6 +19,7 @@ import numpy as np
 from lowrank._kernels._jit import jit, jit_parallel
 from lowrank._kernels._layout import check_kernel_matrix, row_major
 from lowrank._kernels._rules import use_residual_kernel
+from lowrank._kernels._threads import launch
 
 __all__ = ["residual_normal", "residual_normal_numpy", "use_residual_kernel"]
 
@@ -377,7 +378,10 @@ def residual_normal(a, b, x, scale=None, *, parallel=True, n_blocks=None):
     b = np.ascontiguousarray(b)
     x = np.ascontiguousarray(x)
     chunk = _chunk_rows(n, k, a.dtype)
+    args = (at, transposed, b, x, scale, n_blocks, chunk)
     # One block: no parallel region (starting numba's threads costs time).
-    kernel = _residual_parallel if parallel and n_blocks > 1 else _residual_serial
-    r, z, rr = kernel(at, transposed, b, x, scale, n_blocks, chunk)
+    if parallel and n_blocks > 1:
+        r, z, rr = launch(_residual_parallel, _residual_serial, *args)
+    else:
+        r, z, rr = _residual_serial(*args)
     return _unpack(r, z, rr, vector)

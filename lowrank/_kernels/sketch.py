@@ -31,6 +31,7 @@ import numpy as np
 
 from lowrank._core.validation import SUPPORTED_DTYPES
 from lowrank._kernels._jit import jit, jit_parallel
+from lowrank._kernels._threads import launch
 
 __all__ = [
     "apply_sparse_sign",
@@ -89,6 +90,14 @@ def _sketch_c_columns(rows, signs, scale, a, out, n_blocks):
         out[:, c0:c1] = local
 
 
+@jit
+def _add_partials(parts, out):
+    for b in range(parts.shape[0]):
+        for r in range(out.shape[0]):
+            for k in range(out.shape[1]):
+                out[r, k] += parts[b, r, k]
+
+
 @jit_parallel
 def _sketch_c_rows(rows, signs, scale, a, out, n_blocks):
     """Parallel over row blocks into per-block partials (d, n), summed in order."""
@@ -99,10 +108,20 @@ def _sketch_c_rows(rows, signs, scale, a, out, n_blocks):
         r0 = b * m // n_blocks
         r1 = (b + 1) * m // n_blocks
         _scatter_rows(rows, signs, scale, a, r0, r1, 0, n, parts[b], 0)
+    _add_partials(parts, out)
+
+
+@jit
+def _sketch_c_rows_serial(rows, signs, scale, a, out, n_blocks):
+    """:func:`_sketch_c_rows` in one thread, the same result bit for bit."""
+    m, n = a.shape
+    d = out.shape[0]
+    parts = np.zeros((n_blocks, d, n), out.dtype)
     for b in range(n_blocks):
-        for r in range(d):
-            for k in range(n):
-                out[r, k] += parts[b, r, k]
+        r0 = b * m // n_blocks
+        r1 = (b + 1) * m // n_blocks
+        _scatter_rows(rows, signs, scale, a, r0, r1, 0, n, parts[b], 0)
+    _add_partials(parts, out)
 
 
 @jit
@@ -338,14 +357,19 @@ def apply_sparse_sign(rows, signs, a, d, zeta, *, parallel=True, n_blocks=None):
         pass
     elif a.flags.f_contiguous and not a.flags.c_contiguous:
         if parallel and n_blocks > 1:
-            _sketch_f_parallel(rows, signs, scale, a.T, out, n_blocks, _CHUNK)
+
+            def in_blocks(rows, signs, scale, at, out, chunk):
+                return _sketch_f_parallel(rows, signs, scale, at, out, n_blocks, chunk)
+
+            launch(in_blocks, _sketch_f_serial, rows, signs, scale, a.T, out, _CHUNK)
         else:
             _sketch_f_serial(rows, signs, scale, a.T, out, _CHUNK)
     else:
         a = np.ascontiguousarray(a)
         n_blocks = max(1, min(n_blocks_arg, m))
         if parallel and n_blocks > 1:
-            _sketch_c_rows(rows, signs, scale, a, out, n_blocks)
+            args = (rows, signs, scale, a, out, n_blocks)
+            launch(_sketch_c_rows, _sketch_c_rows_serial, *args)
         else:
             _sketch_c_serial(rows, signs, scale, a, out)
     return out[:, 0] if vector else out

@@ -19,6 +19,7 @@ import numpy as np
 
 from lowrank._kernels._jit import jit, jit_parallel
 from lowrank._kernels._rules import use_small_svd
+from lowrank._kernels._threads import launch
 from lowrank.exceptions import FallbackWarning
 
 __all__ = ["batched_small_svd", "batched_small_svd_numpy", "use_small_svd"]
@@ -457,11 +458,16 @@ def batched_small_svd(a, *, parallel=True, max_sweeps=30):
     tol = rdtype.type(max(m, n) * eps)
     wide = m < n
     max_sweeps = int(max_sweeps)
+    args = (a3, wide, u, s, vh, status, tol, eps, max_sweeps)
     if parallel and nb >= _MIN_PARALLEL_BATCH and numba.get_num_threads() > 1:
         nchunks = min(nb, 4 * numba.get_num_threads())
-        _svd_stack_parallel(a3, wide, u, s, vh, status, tol, eps, max_sweeps, nchunks)
+
+        def in_chunks(*args):
+            return _svd_stack_parallel(*args, nchunks)
+
+        launch(in_chunks, _svd_stack_serial, *args)
     else:
-        _svd_stack_serial(a3, wide, u, s, vh, status, tol, eps, max_sweeps)
+        _svd_stack_serial(*args)
 
     _raise_if_not_finite(not np.any(status == _NOT_FINITE))
     bad = np.flatnonzero(status != _OK)
