@@ -372,3 +372,15 @@ def test_huge_claims_under_an_address_space_limit(tmp_path):
         assert "out of memory" not in line
         if name != "t.png":  # Pillow's own limit words it differently
             assert "claims" in line
+
+
+def test_npz_members_that_are_not_arrays(workdir):
+    """A member not ending in .npy was returned as bytes: a traceback."""
+    path = workdir / "notes.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("notes.txt", "not an array")
+    code, err = run_quietly(["info", path])
+    check_refusal(code, err)
+    assert "holds 0 arrays" in err
+    code, err = run_quietly(["info", path, "--key", "notes.txt"])
+    check_refusal(code, err)
