@@ -6,23 +6,29 @@ parser and the entry point; the commands live in :mod:`lowrank._cli`.
 
 Results go to standard output; progress (when standard error is a terminal,
 or with ``--progress``) and errors go to standard error. A user error — a
-missing or unreadable file, a pickled ``.npy``, a wrong shape, a bad option
-— prints one line ``lowrank: error: ...`` and exits with status 1 (2 for
-bad options), never a traceback.
+missing or unreadable file, a pickled ``.npy``, a wrong shape, a bad option,
+an output that exists or is the input — prints one line ``lowrank: error:
+...`` and exits with status 1 (2 for bad options), never a traceback.
+
+Output files are written whole or not at all: an interrupted run (Ctrl-C,
+SIGTERM, SIGHUP, a full disk) leaves no partial file and no temporary one.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import textwrap
+import threading
 
 import numpy as np
 
 import lowrank
 from lowrank._cli.approximation import METHODS, SVD_METHODS
-from lowrank._cli.console import CommandError, Console, one_line
+from lowrank._cli.console import CommandError, Console, Terminated, one_line
 from lowrank._cli.io import INPUT_SUFFIXES
 from lowrank.linalg._pinv import PINV_METHODS
 
@@ -94,6 +100,24 @@ def _common():
     return common
 
 
+#: The rule of every subcommand that writes files, for its --help.
+_OUTPUT_RULE = (
+    "Output files are written whole or not at all: to a temporary file beside "
+    "the target, renamed into place once complete, so an interrupted run "
+    "(Ctrl-C, SIGTERM, a full disk) leaves no partial file. An existing file is "
+    "overwritten only with --force; the input file never is."
+)
+
+
+def _force(parser, what="existing output files"):
+    parser.add_argument(
+        "-f",
+        "--force",
+        action="store_true",
+        help=f"overwrite {what} (never the input)",
+    )
+
+
 def _input(parser):
     parser.add_argument("input", metavar="INPUT", help=f"matrix file ({_INPUTS})")
     parser.add_argument(
@@ -129,6 +153,11 @@ def build_parser():
             "print a table; write a figure (lowrank-demo.png) of its spectrum "
             "and the error against the rank (needs matplotlib)."
         ),
+        epilog=_wrap(
+            "The figure is written whole or not at all (to a temporary file "
+            "renamed into place once complete); an existing lowrank-demo.png is "
+            "kept, and the demo says so, unless --force."
+        ),
     )
     demo.add_argument(
         "--out",
@@ -145,6 +174,7 @@ def build_parser():
     demo.add_argument(
         "--seed", type=int, default=2026, help="random seed (default 2026)"
     )
+    _force(demo, "an existing lowrank-demo.png")
 
     compress = commands.add_parser(
         "compress",
@@ -163,7 +193,8 @@ def build_parser():
             "         id (lowrank.interpolative; OUT holds idx, coef: "
             "A ~ A[:, idx] @ coef),\n"
             "         cur (lowrank.cur, --rank only; OUT holds C, U, R, cols, rows)\n\n"
-            "example: lowrank compress photo.png --rank 30 --image photo-30.png"
+            "example: lowrank compress photo.png --rank 30 --image photo-30.png\n\n"
+            + _wrap(_OUTPUT_RULE)
         ),
     )
     _input(compress)
@@ -185,6 +216,7 @@ def build_parser():
         "--plot", metavar="FILE.png", help="plot the singular values (needs matplotlib)"
     )
     compress.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _force(compress)
 
     pinv = commands.add_parser(
         "pinv",
@@ -197,6 +229,7 @@ def build_parser():
             "values s_i <= atol + rtol * s_1 are treated as zero (defaults: atol 0, "
             "rtol max(M, N) * eps)."
         ),
+        epilog=_wrap(_OUTPUT_RULE),
     )
     _input(pinv)
     pinv.add_argument(
@@ -210,6 +243,7 @@ def build_parser():
     pinv.add_argument(
         "--damp", type=_nonnegative, default=0.0, help="Tikhonov damping (default 0)"
     )
+    _force(pinv, "an existing OUT.npy")
 
     info = commands.add_parser(
         "info",
@@ -222,12 +256,14 @@ def build_parser():
             "(all of them if the smaller side is at most 3000 and A has at most "
             "2e7 entries, else the 100 largest)."
         ),
+        epilog=_wrap(_OUTPUT_RULE),
     )
     _input(info)
     info.add_argument(
         "--plot", metavar="FILE.png", help="plot the singular values (needs matplotlib)"
     )
     info.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _force(info, "an existing plot file")
     return parser
 
 
@@ -247,9 +283,41 @@ def _run(args, console):
     from lowrank._cli.demo import run_demo
 
     run_demo(
-        console, out_dir=args.out, quick=args.quick, plot=args.plot, seed=args.seed
+        console,
+        out_dir=args.out,
+        quick=args.quick,
+        plot=args.plot,
+        seed=args.seed,
+        force=args.force,
     )
     return 0
+
+
+def _terminate(signum, frame):
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _unwinding_signals():
+    """Turn SIGTERM and SIGHUP into an exception while the command runs.
+
+    Their default action ends the process on the spot, leaving the temporary
+    file of an output being written; as an exception they unwind the run
+    like Ctrl-C does, and the file is removed. A signal someone chose to
+    ignore or handle (``nohup``) keeps its disposition, and the previous
+    handlers come back afterwards (``main`` may be called in-process).
+    """
+    installed = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            signum = getattr(signal, name, None)
+            if signum is not None and signal.getsignal(signum) == signal.SIG_DFL:
+                installed[signum] = signal.signal(signum, _terminate)
+    try:
+        yield
+    finally:
+        for signum, previous in installed.items():
+            signal.signal(signum, previous)
 
 
 def main(argv=None):
@@ -259,7 +327,8 @@ def main(argv=None):
     args = parser.parse_args(argv or ["demo"])
     console = Console(progress=args.progress)
     try:
-        status = _run(args, console)
+        with _unwinding_signals():
+            status = _run(args, console)
         sys.stdout.flush()
         return status
     except BrokenPipeError:
@@ -276,5 +345,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("lowrank: interrupted", file=sys.stderr)
         return 130
+    except Terminated as signalled:
+        name = signal.Signals(signalled.signum).name
+        print(f"lowrank: terminated by {name}", file=sys.stderr)
+        return 128 + signalled.signum
     print(f"lowrank: error: {one_line(message)}", file=sys.stderr)
     return 1

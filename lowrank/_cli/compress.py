@@ -9,7 +9,7 @@ from lowrank._cli.approximation import approximate, relative_error, storage
 from lowrank._cli.console import CommandError
 from lowrank._cli.io import (
     IMAGE_SUFFIXES,
-    check_output,
+    Outputs,
     load_input,
     require_pillow,
     save_arrays,
@@ -23,13 +23,15 @@ __all__ = ["run_compress"]
 
 def run_compress(console, args):
     """Approximate args.input by args.method at --rank or --tol; write results."""
+    outputs = Outputs(args.input, force=args.force)
+    plot = output = image = None
     if args.plot is not None:
         require_matplotlib("--plot")
-        check_output(args.plot, "--plot", PLOT_SUFFIXES)
+        plot = outputs.add(args.plot, "--plot", PLOT_SUFFIXES)
     if args.output is not None:
-        check_output(args.output, "-o")
+        output = outputs.add(args.output, "-o", append=".npz")
     if args.image is not None:
-        check_output(args.image, "--image", IMAGE_SUFFIXES)
+        image = outputs.add(args.image, "--image", IMAGE_SUFFIXES)
         require_pillow("writing")
     if args.method == "cur" and args.tol is not None:
         raise CommandError("--method cur needs --rank (it has no --tol mode)")
@@ -64,23 +66,23 @@ def run_compress(console, args):
         console.print(f"requested        ||A - A_k||_2 <= {args.tol:g} ||A||_2")
     console.print(f"compression      {ratio:.1f}x  (numbers stored: A / factors)")
     console.print(f"time             {approximation.seconds:.3f} s")
-    if args.output is not None:
+    if output is not None:
         arrays = {**approximation.arrays(), "method": np.array(approximation.label)}
-        path = save_arrays(args.output, arrays)
+        path = save_arrays(output, arrays)
         console.print(f"wrote            {path} ({', '.join(arrays)})")
-    if args.image is not None:
+    if image is not None:
         left, right = approximation.factors(a)
         low, high = (0.0, 1.0) if source.image else _range(a)
-        path = write_image(args.image, left @ right, low, high)
+        path = write_image(image, left @ right, low, high)
         console.print(f"wrote            {path} (the rank-{approximation.rank} image)")
-    if args.plot is not None:
+    if plot is not None:
         with console.step("singular values"):
             spectrum = singular_values(a, rng=args.seed)
         values = spectrum.values
         cutoff = default_cutoff(a.shape, a.dtype, values[0]) if values.size else None
         which = "" if spectrum.complete else f" (the {values.size} largest)"
         path = save_spectrum(
-            args.plot,
+            plot,
             values,
             title=f"{source.name}: singular values{which}",
             cutoff=cutoff,

@@ -6,11 +6,23 @@ import contextlib
 import sys
 import time
 
-__all__ = ["CommandError", "Console", "one_line"]
+__all__ = ["CommandError", "Console", "Terminated", "one_line"]
 
 
 class CommandError(Exception):
     """A user error: printed as one ``lowrank: error: ...`` line, exit status 1."""
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived during a run.
+
+    Raised by the command's signal handler so that, like KeyboardInterrupt,
+    it unwinds the run and every unfinished output file is removed.
+    """
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
 
 
 def one_line(message, limit=300):

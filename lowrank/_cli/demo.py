@@ -38,18 +38,25 @@ COMPRESSORS = (
 )
 
 
-def run_demo(console, *, out_dir=".", quick=False, plot=True, seed=2026):
-    """Run the three parts of the demo, writing the figure into `out_dir`."""
+def run_demo(console, *, out_dir=".", quick=False, plot=True, seed=2026, force=False):
+    """Run the three parts of the demo, writing the figure into `out_dir`.
+
+    An existing figure is kept (and the demo says so) unless `force`.
+    """
     out_dir = pathlib.Path(out_dir)
     if plot and out_dir.exists() and not out_dir.is_dir():
         raise CommandError(f"--out {out_dir}: not a directory")
+    figure = out_dir / FIGURE_NAME
+    if plot and figure.exists() and not figure.is_file():
+        raise CommandError(f"--out {out_dir}: {figure} is not a regular file")
+    kept = plot and figure.exists() and not force
     console.print(
         f"lowrank {lowrank.__version__} demo (numpy {np.__version__}, "
         f"scipy {scipy.__version__})"
     )
     _ill_posed(console, seed)
     curves = _compression(console, seed, quick)
-    _figure(console, out_dir, curves, plot)
+    _figure(console, out_dir, curves, plot, kept)
 
 
 def _ill_posed(console, seed):
@@ -131,11 +138,16 @@ def _compression(console, seed, quick):
     return s, ranks, curves, title
 
 
-def _figure(console, out_dir, curves, plot):
+def _figure(console, out_dir, curves, plot, kept):
     s, ranks, errors, title = curves
     console.print("\n3. Figure")
     if not plot:
         console.print("   skipped (--no-plot)")
+        return
+    if kept:
+        console.print(
+            f"   {out_dir / FIGURE_NAME} exists and was kept; --force overwrites it"
+        )
         return
     if not have_matplotlib():
         console.print(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lowrank._cli.console import CommandError
-from lowrank._cli.io import check_output, frobenius_norm, load_input
+from lowrank._cli.io import Outputs, frobenius_norm, load_input
 from lowrank._cli.plots import PLOT_SUFFIXES, require_matplotlib, save_spectrum
 from lowrank._cli.spectrum import default_cutoff, singular_values, summary
 
@@ -14,9 +14,12 @@ __all__ = ["run_info"]
 
 def run_info(console, args):
     """Print shape, dtype, norms, rank, condition and spectrum of args.input."""
+    plot = None
     if args.plot is not None:
         require_matplotlib("--plot")
-        check_output(args.plot, "--plot", PLOT_SUFFIXES)
+        plot = Outputs(args.input, force=args.force).add(
+            args.plot, "--plot", PLOT_SUFFIXES
+        )
     source = load_input(args.input, key=args.key, console=console)
     a = source.data
     if a.ndim != 2 or 0 in a.shape:
@@ -42,10 +45,10 @@ def run_info(console, args):
     width = max(len(label) for label, _ in rows)
     for label, text in rows:
         console.print(f"{label:{width}}  {text}")
-    if args.plot is not None:
+    if plot is not None:
         which = "" if spectrum.complete else f" (the {s.size} largest)"
         path = save_spectrum(
-            args.plot,
+            plot,
             s,
             title=f"{source.name}: singular values{which}",
             cutoff=default_cutoff(a.shape, a.dtype, s[0]),

@@ -5,16 +5,31 @@ non-numeric or non-finite values, an extra not installed) becomes a
 :class:`~lowrank._cli.console.CommandError` with a one-line message. Nothing
 here ever unpickles: ``.npy`` and ``.npz`` files are read with
 ``allow_pickle=False``.
+
+Reading trusts no header: what a file claims (a shape, a member's size, the
+dimensions of a Matrix Market matrix, the pixels of an image) is compared
+with the file's size before anything of that size is allocated, so a corrupt
+or hostile file is refused from its header instead of exhausting memory.
+
+Writing never loses a file: :class:`Outputs` checks every output before any
+work (never the input, never an existing file without ``--force``), and
+:func:`replacing` writes each to a temporary file beside it that is renamed
+into place only once complete.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
 import pathlib
+import secrets
+import stat
+import struct
 import warnings
 import zipfile
+import zlib
 
 import numpy as np
 import scipy.io
@@ -26,10 +41,11 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "INPUT_SUFFIXES",
     "Input",
-    "check_output",
+    "Outputs",
     "dense",
     "frobenius_norm",
     "load_input",
+    "replacing",
     "require_pillow",
     "save_arrays",
     "write_image",
@@ -43,6 +59,21 @@ _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
 #: ITU-R BT.601 luma weights, the ones Pillow's "L" mode uses.
 _LUMA = np.array([0.299, 0.587, 0.114])
+#: Deflate (zip, gzip, PNG) expands data at most about 1032-fold, so a
+#: compressed size bounds the size a header may honestly claim.
+DEFLATE_RATIO = 1032
+#: Fewest bytes a Matrix Market entry takes: "1\n" in an array, "1 1\n" (a
+#: pattern entry) in coordinate form.
+_MTX_ARRAY_ENTRY_BYTES = 2
+_MTX_COORDINATE_ENTRY_BYTES = 4
+#: A sparse matrix's sides cost index arrays (CSR row pointers) and vectors
+#: of their length: at most this many, or 8 per byte of (uncompressed) text.
+_MTX_SIDE_FLOOR = 2**20
+_MTX_SIDES_PER_BYTE = 8
+#: Pixels an image file may claim per byte: a deflated 1-bit image (PNG,
+#: TIFF) is the densest common encoding, 8 pixels per byte times deflate's
+#: ratio (GIF's LZW stays below it).
+PIXELS_PER_BYTE = 8 * DEFLATE_RATIO
 
 
 @dataclasses.dataclass
@@ -130,6 +161,8 @@ def load_input(path, *, key=None, console=None):
 
 def _numeric(data, name, console):
     """Numbers lowrank computes in; refuse other dtypes, NaN and Inf."""
+    if not data.dtype.isnative:  # big-endian data from a file, say
+        data = data.astype(data.dtype.newbyteorder("="))
     dtype = data.dtype
     if dtype.kind in "biu":
         data = data.astype(np.float64)
@@ -157,13 +190,64 @@ def _magic(path):
         return file.read(6)
 
 
-def _refuse_pickles(name, error):
-    """Turn numpy's allow_pickle refusal into our message; re-raise others."""
-    if "allow_pickle" in str(error):
+def _pickle_refusal(name):
+    return CommandError(
+        f"{name} holds pickled Python objects (an object array); lowrank never "
+        "unpickles files: save a numeric array with numpy.save instead"
+    )
+
+
+def _size(nbytes):
+    """``"1.5 GB"`` and the like, for messages."""
+    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB"):
+        if nbytes < 1000 or unit == "PB":
+            return f"{nbytes:.0f} {unit}" if unit == "bytes" else f"{nbytes:.3g} {unit}"
+        nbytes /= 1000
+    raise AssertionError("unreachable")
+
+
+def _npy_header(file, name):
+    """(shape, dtype) from the .npy header at the position of `file`.
+
+    Only numeric dtypes pass: object arrays are refused (never unpickled) and
+    structured or text data too, before any of the data is read.
+    """
+    try:
+        version = np.lib.format.read_magic(file)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(file)
+        elif version in ((2, 0), (3, 0)):
+            # 3.0 differs from 2.0 only by a UTF-8 header, which only
+            # non-ASCII field names of structured dtypes need (refused below).
+            shape, _, dtype = np.lib.format.read_array_header_2_0(file)
+        else:
+            raise CommandError(
+                f"cannot read {name}: unknown .npy format version "
+                f"{version[0]}.{version[1]}"
+            )
+    except (ValueError, EOFError, OSError, zipfile.BadZipFile, zlib.error) as err:
         raise CommandError(
-            f"{name} holds pickled Python objects (an object array); lowrank never "
-            "unpickles files: save a numeric array with numpy.save instead"
-        ) from error
+            f"cannot read {name}: corrupt .npy header ({one_line(err, 120)})"
+        ) from err
+    if dtype.hasobject:
+        raise _pickle_refusal(name)
+    if dtype.kind not in "biufc":
+        raise CommandError(f"{name} holds {dtype} data, not numbers")
+    if any(d < 0 for d in shape):
+        raise CommandError(f"cannot read {name}: corrupt .npy header (shape {shape})")
+    return shape, dtype
+
+
+def _check_claim(name, shape, dtype, available):
+    """Refuse a header whose shape needs more bytes than follow it."""
+    needed = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+    if needed > available:
+        dims = " x ".join(str(d) for d in shape) if shape else "scalar"
+        raise CommandError(
+            f"cannot read {name}: its header claims {dims} {dtype} "
+            f"({_size(needed)}) but only {_size(available)} of data follow; "
+            "the file is truncated or corrupt"
+        )
 
 
 def _read_npy(path, name, key):
@@ -175,49 +259,135 @@ def _read_npy(path, name, key):
         )
     if not magic.startswith(_NPY_MAGIC):
         raise CommandError(f"{name} is not a .npy file (no NumPy header)")
-    try:
-        return np.load(path, allow_pickle=False)
-    except ValueError as err:
-        _refuse_pickles(name, err)
-        raise CommandError(f"cannot read {name}: {one_line(err)}") from err
-    except (OSError, EOFError) as err:
+    with open(path, "rb") as file:
+        shape, dtype = _npy_header(file, name)
+        _check_claim(name, shape, dtype, os.fstat(file.fileno()).st_size - file.tell())
+        file.seek(0)
+        try:
+            return np.lib.format.read_array(file, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as err:
+            raise CommandError(
+                f"cannot read {name}: truncated or corrupt .npy file"
+            ) from err
+
+
+def _npz_member(archive, name, key):
+    """The ZipInfo of the array `key` (None: the only one) of an archive."""
+    members = {}
+    for info in archive.infolist():
+        if info.filename.endswith(".npy"):
+            members[info.filename[: -len(".npy")]] = info
+    if key is None:
+        if len(members) != 1:
+            listed = ", ".join(members) if members else "none"
+            raise CommandError(
+                f"{name} holds {len(members)} arrays ({listed}); choose one with --key"
+            )
+        return next(iter(members.values()))
+    if key not in members:
         raise CommandError(
-            f"cannot read {name}: truncated or corrupt .npy file"
-        ) from err
+            f"{name} has no array {key!r}; it holds: {', '.join(members) or 'none'}"
+        )
+    return members[key]
+
+
+def _check_member(name, info, archive_size):
+    """Refuse a member whose sizes its archive cannot back (a zip bomb)."""
+    what = f"{name}: member {info.filename}"
+    if info.compress_size > archive_size:
+        raise CommandError(
+            f"cannot read {what}: it claims {_size(info.compress_size)} of "
+            f"compressed data in a {_size(archive_size)} file; corrupt .npz file"
+        )
+    stored = info.compress_type == zipfile.ZIP_STORED
+    limit = info.compress_size if stored else DEFLATE_RATIO * info.compress_size
+    if info.file_size > limit + 1024:
+        raise CommandError(
+            f"cannot read {what}: it claims to expand from "
+            f"{_size(info.compress_size)} to {_size(info.file_size)}, more than "
+            "its compression can produce; corrupt or hostile .npz file"
+        )
 
 
 def _read_npz(path, name, key):
     if not _magic(path).startswith(_ZIP_MAGIC):
         raise CommandError(f"{name} is not a .npz file (not a zip archive)")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            keys = list(archive.files)
-            if key is None:
-                if len(keys) != 1:
-                    listed = ", ".join(keys) if keys else "none"
-                    raise CommandError(
-                        f"{name} holds {len(keys)} arrays ({listed}); choose one "
-                        "with --key"
-                    )
-                key = keys[0]
-            elif key not in keys:
-                raise CommandError(
-                    f"{name} has no array {key!r}; it holds: {', '.join(keys)}"
-                )
-            return archive[key]
-    except ValueError as err:
-        _refuse_pickles(name, err)
-        raise CommandError(f"cannot read {name}: {one_line(err)}") from err
-    except (OSError, EOFError, zipfile.BadZipFile) as err:
-        raise CommandError(f"cannot read {name}: corrupt .npz file") from err
+        with zipfile.ZipFile(path) as archive:
+            info = _npz_member(archive, name, key)
+            _check_member(name, info, os.path.getsize(path))
+            label = f"{name}[{info.filename[: -len('.npy')]}]"
+            with archive.open(info) as member:
+                shape, dtype = _npy_header(member, label)
+                _check_claim(label, shape, dtype, info.file_size - member.tell())
+            with archive.open(info) as member:
+                return np.lib.format.read_array(member, allow_pickle=False)
+    except CommandError:
+        raise
+    except (
+        ValueError,
+        OSError,
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
+        struct.error,
+        NotImplementedError,  # a compression method zipfile does not know
+        RuntimeError,  # an encrypted member
+    ) as err:
+        raise CommandError(
+            f"cannot read {name}: corrupt .npz file ({one_line(err, 120)})"
+        ) from err
+
+
+_MTX_ERRORS = (
+    ValueError,
+    OSError,
+    EOFError,
+    IndexError,
+    TypeError,
+    RuntimeError,
+    OverflowError,
+    zlib.error,
+)
 
 
 def _read_mtx(path, name, key):
+    text_bytes = os.path.getsize(path)
+    if _suffix(path) == ".mtx.gz":
+        text_bytes *= DEFLATE_RATIO
+    try:
+        rows, cols, entries, layout, _, _ = scipy.io.mminfo(path)
+    except _MTX_ERRORS as err:
+        raise CommandError(
+            f"cannot read {name} as Matrix Market: {one_line(err)}"
+        ) from err
+    claim = f"its header claims a {rows} x {cols} matrix with {entries} entries"
+    if min(rows, cols, entries) < 0:
+        raise CommandError(f"cannot read {name} as Matrix Market: {claim}")
+    if layout == "array":
+        if rows * cols * _MTX_ARRAY_ENTRY_BYTES > text_bytes:
+            raise CommandError(
+                f"cannot read {name}: {claim}, more than its "
+                f"{_size(os.path.getsize(path))} can hold; the file is truncated "
+                "or corrupt"
+            )
+    elif entries * _MTX_COORDINATE_ENTRY_BYTES > text_bytes:
+        raise CommandError(
+            f"cannot read {name}: {claim}, more than its "
+            f"{_size(os.path.getsize(path))} can hold; the file is truncated or "
+            "corrupt"
+        )
+    elif max(rows, cols) > max(_MTX_SIDE_FLOOR, _MTX_SIDES_PER_BYTE * text_bytes):
+        raise CommandError(
+            f"cannot read {name}: {claim}; sides that long for a "
+            f"{_size(os.path.getsize(path))} file are not a matrix lowrank can "
+            "work on (corrupt header?)"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             data = scipy.io.mmread(path)
-    except (ValueError, OSError, EOFError, IndexError, TypeError) as err:
+    except _MTX_ERRORS as err:
         raise CommandError(
             f"cannot read {name} as Matrix Market: {one_line(err)}"
         ) from err
@@ -289,23 +459,47 @@ def require_pillow(action):
 
 def _read_image(path, name, key):
     image_module = require_pillow("reading")
+    file_size = os.path.getsize(path)
     try:
-        with image_module.open(path) as image:
-            image.load()
-            pixels = _pil_pixels(image)
-    except (OSError, ValueError, SyntaxError) as err:
+        with warnings.catch_warnings():
+            # The check below replaces Pillow's warning for large images (a
+            # multi-line message on stderr); its hard limit stays an error.
+            warnings.simplefilter("ignore", image_module.DecompressionBombWarning)
+            with image_module.open(path) as image:  # reads the header only
+                _check_pixels(name, *image.size, file_size)
+                image.load()
+                if image.mode not in _PIXEL_MODES:
+                    image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+                mode, pixels = image.mode, np.asarray(image)
+    except (CommandError, MemoryError):
+        raise
+    except Exception as err:
+        # Pillow's decoders raise many types on malformed input (OSError,
+        # SyntaxError, struct.error, EOFError, IndexError, ...); the block
+        # holds nothing else that could fail.
         raise CommandError(f"cannot read {name} as an image: {one_line(err)}") from err
-    return _grayscale(pixels)
+    return _grayscale(_unit_range(pixels, mode))
 
 
-def _pil_pixels(image):
-    """The pixels of a Pillow image as floats in [0, 1], channels last."""
-    if image.mode not in ("L", "LA", "RGB", "RGBA", "I;16", "I", "F"):
-        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-    pixels = np.asarray(image)
+#: Pillow modes whose pixels numpy takes as they are.
+_PIXEL_MODES = ("L", "LA", "RGB", "RGBA", "I;16", "I", "F")
+
+
+def _check_pixels(name, width, height, file_size):
+    """Refuse an image header that claims more pixels than the file can encode."""
+    if width * height > PIXELS_PER_BYTE * file_size:
+        raise CommandError(
+            f"cannot read {name}: its header claims {width} x {height} pixels, "
+            f"more than its {_size(file_size)} can encode; the file is truncated "
+            "or corrupt"
+        )
+
+
+def _unit_range(pixels, mode):
+    """Pixels of a Pillow image as floats in [0, 1], channels last."""
     if pixels.dtype == np.uint8:
         return pixels / 255.0
-    if image.mode in ("I;16", "I"):
+    if mode in ("I;16", "I"):
         return pixels.astype(np.float64) / 65535.0
     return pixels.astype(np.float64)
 
@@ -320,36 +514,160 @@ def _grayscale(pixels):
     return np.ascontiguousarray(pixels)
 
 
-def _written(path, suffix):
-    """numpy appends `suffix` to names without it; report the real name."""
-    path = str(path)
-    return path if path.endswith(suffix) else path + suffix
+# -- writing -----------------------------------------------------------------
 
 
-def check_output(path, option, suffixes=None):
-    """Fail before any work if `path` cannot be an output file of `option`."""
-    path = pathlib.Path(path)
-    if path.is_dir():
-        raise CommandError(f"{option} {path} is a directory")
-    if suffixes is not None and path.suffix.lower() not in suffixes:
-        raise CommandError(
-            f"{option} {path}: expected a file name ending in {', '.join(suffixes)}"
-        )
-    parent = path.parent
-    if not parent.is_dir():
-        raise CommandError(f"{option} {path}: directory {parent} does not exist")
+class Outputs:
+    """The files one run writes, each checked before any work.
+
+    An output is refused if it is a directory or not a regular file, if its
+    directory does not exist, if it is the input file (the same file, also
+    through a symbolic or hard link), if another option of the run names it
+    too, or — unless `force` — if it exists.
+
+    Parameters
+    ----------
+    source : str or path-like, optional
+        The input file of the run.
+    force : bool, optional
+        Allow overwriting existing files (never the input).
+    """
+
+    def __init__(self, source=None, *, force=False):
+        self.source = None if source is None else pathlib.Path(source)
+        self.force = force
+        self._planned = {}
+
+    def add(self, path, option, suffixes=None, *, append=None):
+        """Check the output `path` given to `option`; return the path written.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file name given on the command line.
+        option : str
+            The option that named it, for messages ("-o", "--plot", ...).
+        suffixes : sequence of str, optional
+            The file types allowed (lower case, with the dot).
+        append : str, optional
+            A suffix added when `path` does not end in it, as numpy.save
+            does: ``-o x`` writes ``x.npy``.
+
+        Returns
+        -------
+        pathlib.Path
+            The name that will be written.
+        """
+        path = pathlib.Path(path)
+        if append is not None and not str(path).endswith(append):
+            path = pathlib.Path(f"{path}{append}")
+        if path.is_dir():
+            raise CommandError(f"{option} {path} is a directory")
+        if suffixes is not None and path.suffix.lower() not in suffixes:
+            raise CommandError(
+                f"{option} {path}: expected a file name ending in {', '.join(suffixes)}"
+            )
+        parent = path.parent
+        if not parent.is_dir():
+            raise CommandError(f"{option} {path}: directory {parent} does not exist")
+        if not os.access(parent, os.W_OK):
+            raise CommandError(f"{option} {path}: directory {parent} is not writable")
+        if self.source is not None and _same_file(path, self.source):
+            raise CommandError(
+                f"{option} {path} is the input file {self.source}; lowrank never "
+                "writes over its input: choose another output name"
+            )
+        real = os.path.normcase(os.path.realpath(path))
+        if real in self._planned:
+            raise CommandError(
+                f"{option} {path} is also the {self._planned[real]} output; "
+                "give each output its own file"
+            )
+        if path.exists():
+            if not path.is_file():
+                raise CommandError(f"{option} {path} exists and is not a regular file")
+            if not self.force:
+                raise CommandError(
+                    f"{option} {path} exists; pass --force to overwrite it"
+                )
+        self._planned[real] = option
+        return path
+
+
+def _same_file(path, other):
+    """True if both exist and are one file (through links too)."""
+    try:
+        return os.path.samefile(path, other)
+    except OSError:  # one of them does not exist
+        return False
+
+
+def _open_for_writing(fd):
+    """A binary file on the descriptor `fd` (the tests interrupt its writes)."""
+    return os.fdopen(fd, "wb")
+
+
+def _temporary(directory, name):
+    """(descriptor, path) of a new hidden file in `directory`, named after `name`.
+
+    Opened with mode 0o666 and O_EXCL, so the umask applies as for any new
+    file and an existing file is never reused.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        temp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(temp, flags, 0o666), temp
+        except FileExistsError:
+            continue
+
+
+@contextlib.contextmanager
+def replacing(path):
+    """Write `path` whole or not at all: a context giving a binary file.
+
+    What is written goes to a temporary file in the directory of `path`
+    (of its target, if it is a symbolic link); when the block ends without
+    an exception the file is flushed to disk and renamed over `path` in one
+    step (``os.replace``). On any exception — an error, a full disk,
+    KeyboardInterrupt, the SIGTERM that the command turns into an exception
+    — the temporary file is removed and `path` is left as it was.
+    """
+    target = os.path.realpath(path)
+    directory, name = os.path.split(target)
+    fd, temp = _temporary(directory, name)
+    try:
+        file = _open_for_writing(fd)
+    except BaseException:
+        os.close(fd)
+        os.unlink(temp)
+        raise
+    try:
+        with file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileNotFoundError):
+            # An overwritten file keeps its permissions.
+            os.chmod(temp, stat.S_IMODE(os.stat(target).st_mode))
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
 
 
 def save_arrays(path, arrays):
     """Write `arrays` (a dict, or one array) to ``.npz`` (dict) or ``.npy``."""
     try:
-        if isinstance(arrays, dict):
-            np.savez(path, **arrays)
-            return _written(path, ".npz")
-        np.save(path, arrays, allow_pickle=False)
-        return _written(path, ".npy")
+        with replacing(path) as file:
+            if isinstance(arrays, dict):
+                np.savez(file, **arrays)
+            else:
+                np.save(file, arrays, allow_pickle=False)
     except OSError as err:
         raise CommandError(f"cannot write {path}: {err.strerror or err}") from err
+    return str(path)
 
 
 def write_image(path, matrix, low, high):
@@ -357,8 +675,13 @@ def write_image(path, matrix, low, high):
     scale = (high - low) or 1.0
     gray = np.clip((np.real(matrix) - low) / scale, 0.0, 1.0)
     image_module = require_pillow("writing")
+    image = image_module.fromarray(np.round(gray * 255).astype(np.uint8))
+    image_format = image_module.registered_extensions().get(
+        pathlib.Path(path).suffix.lower()
+    )
     try:
-        image_module.fromarray(np.round(gray * 255).astype(np.uint8)).save(path)
+        with replacing(path) as file:
+            image.save(file, format=image_format)
     except (OSError, ValueError, KeyError) as err:
         raise CommandError(f"cannot write {path}: {one_line(err)}") from err
     return str(path)

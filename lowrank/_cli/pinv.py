@@ -6,7 +6,7 @@ import numpy as np
 
 import lowrank
 from lowrank._cli.console import CommandError
-from lowrank._cli.io import check_output, load_input, save_arrays
+from lowrank._cli.io import Outputs, load_input, save_arrays
 
 __all__ = ["run_pinv"]
 
@@ -16,7 +16,7 @@ MAX_CHECK_ENTRIES = 2e7
 
 def run_pinv(console, args):
     """Pseudo-invert args.input (a matrix or a stack) and save it."""
-    check_output(args.output, "-o")
+    output = Outputs(args.input, force=args.force).add(args.output, "-o", append=".npy")
     source = load_input(args.input, key=args.key, console=console)
     a = source.data
     if source.sparse:
@@ -61,7 +61,7 @@ def run_pinv(console, args):
             )
             + "  (relative, Frobenius)"
         )
-    path = save_arrays(args.output, x)
+    path = save_arrays(output, x)
     shape = " x ".join(str(d) for d in x.shape)
     console.print(f"wrote            {path} ({shape} {x.dtype})")
     return 0

@@ -6,8 +6,10 @@ no backend is selected and no global matplotlib state changes.
 
 from __future__ import annotations
 
+import pathlib
+
 from lowrank._cli.console import CommandError, one_line
-from lowrank._cli.io import PLOT_EXTRA
+from lowrank._cli.io import PLOT_EXTRA, replacing
 
 __all__ = [
     "PLOT_SUFFIXES",
@@ -43,8 +45,10 @@ def _figure(width, height):
 
 
 def _save(figure, path):
+    """Write `figure` to `path` (its suffix names the format) whole or not at all."""
     try:
-        figure.savefig(path, dpi=120)
+        with replacing(path) as file:
+            figure.savefig(file, format=pathlib.Path(path).suffix[1:].lower(), dpi=120)
     except (OSError, ValueError) as err:
         raise CommandError(f"cannot write {path}: {one_line(err)}") from err
     return str(path)

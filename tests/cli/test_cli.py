@@ -149,7 +149,9 @@ def test_no_arguments_runs_the_demo(capsys, monkeypatch):
     monkeypatch.setattr(demo_module, "run_demo", lambda console, **kw: calls.append(kw))
     code, _, _ = run(capsys)
     assert code == 0
-    assert calls == [{"out_dir": ".", "quick": False, "plot": True, "seed": 2026}]
+    assert calls == [
+        {"out_dir": ".", "quick": False, "plot": True, "seed": 2026, "force": False}
+    ]
 
 
 def test_progress_goes_to_stderr(capsys, tmp_path, files):
