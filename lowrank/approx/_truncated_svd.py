@@ -88,6 +88,12 @@ KRYLOV_DEPTH = 3
 LANCZOS_START_DIMENSION = 10
 LANCZOS_ATTEMPTS = 3
 
+#: The start of scipy's message when PROPACK's Krylov space closes early
+#: (`_lanczos_exhausted` then finishes the job), and the residual, relative
+#: to sigma_1 in units of eps, to which that finish converges each triplet.
+INVARIANT_SUBSPACE = "invariant subspace"
+LANCZOS_RESIDUAL_RTOL = 100.0
+
 #: Block size of the fixed-accuracy block Krylov basis (``tol`` given).
 TOL_KRYLOV_BLOCK = 32
 
@@ -220,7 +226,9 @@ def _lanczos(op, options):
                 **{_svds_rng_argument(): seed},
             )[0]
             break
-        except np.linalg.LinAlgError:
+        except np.linalg.LinAlgError as err:
+            if INVARIANT_SUBSPACE in str(err):
+                return _lanczos_exhausted(op, options)
             # clustered singular values need a larger Krylov space
             if attempt == LANCZOS_ATTEMPTS - 1:
                 raise
@@ -233,6 +241,36 @@ def _lanczos(op, options):
     q_mat = np.linalg.qr(np.asarray(u, dtype=op.dtype), mode="reduced")[0]
     b = check_products_finite(op.hmat(q_mat))
     return svd_of_qb(q_mat, b, options.k)
+
+
+def _lanczos_exhausted(op, options):
+    """The k triplets when PROPACK's Krylov space became invariant.
+
+    PROPACK stops with "an invariant subspace of dimension d was found"
+    when the Krylov space of its start vector closes before k triplets
+    (``ones((5, 5))``: d = 2 for any start vector). That is good news, not
+    a failure: the space holds every singular value the start vector sees,
+    and the rest of the k are zero or repeat them. PROPACK does not return
+    the space, so it is rebuilt as a block Krylov space with k columns per
+    block (random directions replace the exhausted ones) and grown until
+    every one of the k Ritz triplets has the residual
+    ``||A v_i - s_i u_i||_2 <= LANCZOS_RESIDUAL_RTOL * s_1`` (``A^H u_i =
+    s_i v_i`` holds exactly for ``B = Q^H A``), or spans the whole range.
+    Such spectra have few distinct values, so one or two blocks suffice.
+    """
+    basis = KrylovBasis(op, options.k, options.rng)
+    floor = LANCZOS_RESIDUAL_RTOL * np.finfo(op.dtype).eps
+    while True:
+        basis.extend()
+        q_mat, b = basis.qb()
+        result = svd_of_qb(q_mat, b, options.k)
+        if basis.complete:
+            return result
+        residual = check_products_finite(op.matmat(result.Vh.conj().T))
+        residual -= result.U * result.S
+        scale = float(result.S[0]) if result.S.size else 0.0
+        if np.linalg.norm(residual, axis=0).max(initial=0.0) <= floor * scale:
+            return result
 
 
 def _as_scipy_operator(op):
@@ -412,9 +450,12 @@ def truncated_svd(
     orthogonal only to about ``sqrt(eps)``, so one Rayleigh–Ritz step
     (``Q = orth(U)``, SVD of ``Q^H A``) makes them orthonormal to rounding;
     its approximation error was within ``1e-10 sigma_1`` of the optimum in
-    the tests. The randomized methods are judged, like the theory that backs
-    them, by the approximation error against the Eckart–Young optimum
-    ``sigma_{k+1}``: block Krylov with depth q reaches
+    the tests. When PROPACK's Krylov space closes early ("invariant
+    subspace", as for ``ones((5, 5))``) the triplets are finished by a
+    block Krylov space grown until each residual ``||A v_i - s_i u_i||``
+    is at most ``100 eps sigma_1``. The randomized methods are judged,
+    like the theory that backs them, by the approximation error against
+    the Eckart–Young optimum ``sigma_{k+1}``: block Krylov with depth q reaches
     ``(1 + eps) sigma_{k+1}`` for ``q = O(log(N) / sqrt(eps))`` whatever
     the spectrum (Musco & Musco [2]_, Theorem 1). With ``n_iter="auto"``
     blocks are added until the k leading Ritz values change by at most

@@ -392,3 +392,38 @@ def test_nonfinite_caught_without_elementwise_check():
 def test_public_name():
     assert lowrank.truncated_svd is truncated_svd
     assert "truncated_svd" in lowrank.__all__
+
+
+#: Matrices on which PROPACK's Krylov space closes before k triplets
+#: ("An invariant subspace of dimension 2 was found", issue #19): rank one,
+#: and a rank-two matrix with a repeated value, square and wide.
+EXHAUSTING = {
+    "ones 5x5": lambda: np.ones((5, 5)),
+    "ones 5x6": lambda: np.ones((5, 6)),
+    "ones 40x30": lambda: np.ones((40, 30)),
+    "two equal values": lambda: np.kron(np.eye(2), np.ones((20, 15))),
+}
+
+
+@pytest.mark.parametrize("name", list(EXHAUSTING))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
+@pytest.mark.parametrize("seed", range(3))
+def test_lanczos_invariant_subspace_is_an_answer(name, dtype, seed):
+    a = EXHAUSTING[name]().astype(dtype)
+    s_true = np.linalg.svd(a.astype(np.complex128), compute_uv=False)
+    u, s, vh = truncated_svd(a, 3, method="lanczos", rng=seed)
+    tol = 50 * eps(dtype) * s_true[0]
+    assert u.shape == (a.shape[0], 3)
+    assert vh.shape == (3, a.shape[1])
+    assert np.allclose(s, s_true[:3], rtol=0, atol=tol)
+    assert_orthonormal(u, 100 * eps(dtype))
+    assert_orthonormal(vh.conj().T, 100 * eps(dtype))
+    assert spectral_error(a, u, s, vh) <= s_true[3] + tol
+
+
+def test_lanczos_invariant_subspace_on_an_operator():
+    a = np.ones((30, 20), dtype=np.complex128)
+    op = NoDensify(a)
+    u, s, vh = truncated_svd(op, 4, method="lanczos", rng=0)
+    assert np.allclose(s, [np.sqrt(600), 0, 0, 0], atol=1e-12)
+    assert spectral_error(a, u, s, vh) <= 1e-12
