@@ -88,10 +88,9 @@ KRYLOV_DEPTH = 3
 LANCZOS_START_DIMENSION = 10
 LANCZOS_ATTEMPTS = 3
 
-#: The start of scipy's message when PROPACK's Krylov space closes early
-#: (`_lanczos_exhausted` then finishes the job), and the residual, relative
-#: to sigma_1 in units of eps, to which that finish converges each triplet.
-INVARIANT_SUBSPACE = "invariant subspace"
+#: When PROPACK stops early (an invariant subspace), `_lanczos_finish`
+#: converges each triplet to this residual, relative to sigma_1 in units
+#: of eps.
 LANCZOS_RESIDUAL_RTOL = 100.0
 
 #: Block size of the fixed-accuracy block Krylov basis (``tol`` given).
@@ -226,10 +225,13 @@ def _lanczos(op, options):
                 **{_svds_rng_argument(): seed},
             )[0]
             break
-        except np.linalg.LinAlgError as err:
-            if INVARIANT_SUBSPACE in str(err):
-                return _lanczos_exhausted(op, options)
-            # clustered singular values need a larger Krylov space
+        except np.linalg.LinAlgError:
+            # An invariant subspace (PROPACK's Krylov space closed early)
+            # is finished on a block Krylov space of the same budget;
+            # clustered singular values need a larger Krylov space.
+            result = _lanczos_finish(op, options, dimension)
+            if result is not None:
+                return result
             if attempt == LANCZOS_ATTEMPTS - 1:
                 raise
             dimension *= 4
@@ -243,24 +245,26 @@ def _lanczos(op, options):
     return svd_of_qb(q_mat, b, options.k)
 
 
-def _lanczos_exhausted(op, options):
-    """The k triplets when PROPACK's Krylov space became invariant.
+def _lanczos_finish(op, options, max_width):
+    """The k triplets when PROPACK stopped early, or None.
 
-    PROPACK stops with "an invariant subspace of dimension d was found"
-    when the Krylov space of its start vector closes before k triplets
-    (``ones((5, 5))``: d = 2 for any start vector). That is good news, not
-    a failure: the space holds every singular value the start vector sees,
-    and the rest of the k are zero or repeat them. PROPACK does not return
-    the space, so it is rebuilt as a block Krylov space with k columns per
-    block (random directions replace the exhausted ones) and grown until
-    every one of the k Ritz triplets has the residual
-    ``||A v_i - s_i u_i||_2 <= LANCZOS_RESIDUAL_RTOL * s_1`` (``A^H u_i =
-    s_i v_i`` holds exactly for ``B = Q^H A``), or spans the whole range.
-    Such spectra have few distinct values, so one or two blocks suffice.
+    PROPACK raises LinAlgError "an invariant subspace of dimension d was
+    found" when the Krylov space of its start vector closes before k
+    triplets (``ones((5, 5))``: d = 2 for any start vector). That is good
+    news, not a failure: the space holds every singular value the start
+    vector sees, and the rest of the k are zero or repeat them. PROPACK
+    does not return the space, so it is rebuilt as a block Krylov space
+    with k columns per block (random directions replace the exhausted
+    ones) and grown, up to `max_width` columns, until every one of the k
+    Ritz triplets has the residual ``||A v_i - s_i u_i||_2 <=
+    LANCZOS_RESIDUAL_RTOL eps s_1`` (``A^H u_i = s_i v_i`` holds exactly
+    for ``B = Q^H A``) or the basis spans the whole range. Such spectra
+    have few distinct values, so one or two blocks suffice. None if the
+    budget runs out: then PROPACK did not converge for another reason.
     """
     basis = KrylovBasis(op, options.k, options.rng)
     floor = LANCZOS_RESIDUAL_RTOL * np.finfo(op.dtype).eps
-    while True:
+    while basis.width < max_width:
         basis.extend()
         q_mat, b = basis.qb()
         result = svd_of_qb(q_mat, b, options.k)
@@ -271,6 +275,7 @@ def _lanczos_exhausted(op, options):
         scale = float(result.S[0]) if result.S.size else 0.0
         if np.linalg.norm(residual, axis=0).max(initial=0.0) <= floor * scale:
             return result
+    return None
 
 
 def _as_scipy_operator(op):
