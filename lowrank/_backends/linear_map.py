@@ -9,6 +9,12 @@ matrix or an operator and without making a conjugated copy of a dense A:
 ``rmatmat(Y)`` ``A^H Y``  (M x l -> N x l)
 ``hmat(Y)``    ``Y^H A``  (M x l -> l x N), the same product laid out as rows,
                which is how the QB factor ``B = Q^H A`` is wanted.
+
+`MapOperand` gives the randomized drivers (`lowrank.approx._tall_svd`) the
+passes of `lowrank._backends.protocol.TallOperand` over a linear map: the
+samples ``Y = A Z`` are formed explicitly and everything small is computed
+with numpy's LAPACK, on the OpenBLAS pool of the products (see
+`lowrank._core.blas`).
 """
 
 from __future__ import annotations
@@ -16,17 +22,21 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
 
+from lowrank._backends.ndarray import positive_diagonal
+from lowrank._core.signs import canonical_signs
 from lowrank._core.validation import (
     as_matrix_stack,
+    check_products_finite,
     check_single_matrix,
     check_sparse_finite,
     result_dtype,
 )
 
-__all__ = ["DenseMap", "OperatorMap", "SparseMap", "as_linear_map"]
+__all__ = ["DenseMap", "MapOperand", "OperatorMap", "SparseMap", "as_linear_map"]
 
 
 class DenseMap:
@@ -136,3 +146,115 @@ def as_linear_map(a, *, check_finite=True, name="a"):
     arr = as_matrix_stack(a, name, check_finite_values=check_finite)
     check_single_matrix(arr.shape, name)
     return DenseMap(arr)
+
+
+class MapOperand:
+    """The randomized drivers' passes over a linear map A (`TallOperand`).
+
+    The operand is A itself (``y`` None: only `times` and `sample` apply) or
+    an explicit sample ``Y = A Z R_1^{-1} ...`` (M x l) derived from it. The
+    products with A are the map's (`DenseMap`, `SparseMap`, `OperatorMap`);
+    a product that an operator returns non-finite is reported by `finite`.
+    Only the passes of the range finder are provided: the least-squares
+    passes (``normal_equations``, ``residual``) belong to a matrix held
+    entry by entry, never to an operator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.arange(12.0).reshape(4, 3)
+    >>> y = MapOperand(as_linear_map(a)).times(np.eye(3)[:, :2])
+    >>> g, carried = y.gram(carry_a=True)
+    >>> bool(np.allclose(g, a[:, :2].T @ a[:, :2]))
+    True
+    >>> bool(np.allclose(carried["a"], a[:, :2].T @ a))
+    True
+    """
+
+    #: the drivers' small LAPACK steps use numpy's pool, like the products
+    pool = "numpy"
+
+    def __init__(self, op, y=None):
+        self.op, self.y = op, y
+
+    @property
+    def shape(self):
+        return self.op.shape if self.y is None else self.y.shape
+
+    @property
+    def dtype(self):
+        return self.op.dtype
+
+    def _derived(self, y):
+        return MapOperand(self.op, y)
+
+    def times(self, z):
+        return self._derived(self.op.matmat(z))
+
+    def sample(self, sketch, width, rng):
+        """The operand ``A Omega`` for a test matrix of the registry `sketch`."""
+        return self._derived(sketch.sample(self.op, width, rng))
+
+    def _carried(self, b, carry_a):
+        carried = {}
+        if carry_a:
+            carried["a"] = self.op.hmat(self.y)
+        if b is not None:
+            carried["b"] = self.y.conj().T @ b
+        return carried
+
+    def gram(self, *, b=None, carry_a=False):
+        return self.y.conj().T @ self.y, self._carried(b, carry_a)
+
+    def sketch(self, rows, zeta, seed):
+        # Imported here: importing lowrank must not import numba.
+        from lowrank._kernels.sketch import sparse_sign_sketch
+
+        return sparse_sign_sketch(self.y, rows, zeta=zeta, rng=seed, parallel=False)
+
+    def solve(self, r):
+        # Y R^{-1} as the solve R^H X = Y^H: numpy's LU of a triangular
+        # matrix pivots nowhere, so this is substitution on numpy's pool.
+        return self._derived(np.linalg.solve(r.conj().T, self.y.conj().T).conj().T)
+
+    def householder(self, *, b=None, carry_a=False):
+        q, r = positive_diagonal(*np.linalg.qr(self.y, mode="reduced"))
+        q = self._derived(q)
+        return q, r, q._carried(b, carry_a)
+
+    def lu_basis(self):
+        """The operand ``P L`` of the partially pivoted LU of Y: the same
+        range, well-conditioned columns (Halko et al. 2011, §4.5)."""
+        return self._derived(scipy.linalg.lu(self.y, permute_l=True)[0])
+
+    def apply(self, w=None):
+        return self.y if w is None else self.y @ w
+
+    def apply_h(self, w):
+        return (self.y @ w).conj().T
+
+    def adjoint_times(self):
+        return self.op.rmatmat(self.y)
+
+    def gram_extremes(self):
+        g = self.gram()[0]
+        if np.iscomplexobj(self.y):
+            return g, None, None
+        return g, self.y.max(axis=0), self.y.min(axis=0)
+
+    def signed_apply(self, w, vh, signs=None):
+        # `signs`, when a caller knows them, equal what canonical_signs finds.
+        return canonical_signs(self.y @ w, vh, overwrite=True)
+
+    def finite(self, summaries):
+        """False if a summary overflowed; ValueError if an operator gave NaN/Inf.
+
+        A dense or sparse A was checked at the boundary, so a non-finite
+        summary is overflow; an operator's products are the only test of it.
+        """
+        if all(np.isfinite(s).all() for s in summaries):
+            return True
+        if isinstance(self.op, OperatorMap):
+            for s in summaries:
+                check_products_finite(s)
+        return False

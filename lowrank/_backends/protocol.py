@@ -39,10 +39,16 @@ class TallOperand(Protocol):
         ``(M, l)``, the shape of Y.
     dtype : numpy.dtype
         The computing dtype (float32, float64, complex64 or complex128).
+    pool : {"scipy", "numpy"}
+        Whose LAPACK the drivers call for their small steps (Cholesky
+        factors, triangular solves of l x l' matrices): the OpenBLAS pool
+        the backend's own products use, so that one computation never
+        alternates between two spinning pools (`lowrank._core.blas`).
     """
 
     shape: tuple[int, int]
     dtype: np.dtype
+    pool: str
 
     def gram(self, *, b: Any = None, carry_a: bool = False):
         """``(Y^H Y, carried)`` in one pass over A.

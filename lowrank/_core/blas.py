@@ -17,7 +17,16 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import get_blas_funcs
 
-__all__ = ["matmul", "svd_small"]
+__all__ = [
+    "cholesky_upper_factor",
+    "matmul",
+    "small_matmul",
+    "solve_upper",
+    "svd_small",
+]
+
+#: The OpenBLAS pools a computation may keep its calls in.
+POOLS = ("scipy", "numpy")
 
 
 def _contiguous(a):
@@ -64,3 +73,29 @@ def matmul(a, b):
 def svd_small(a):
     """Full SVD ``(U, s, Vh)`` of a small square matrix by scipy's gesdd."""
     return scipy.linalg.svd(a, check_finite=False)
+
+
+def cholesky_upper_factor(g, pool="scipy"):
+    """The upper Cholesky factor of ``G = R^H R`` on one pool; LinAlgError if none."""
+    if pool == "numpy":
+        # the lower factor, transposed: `upper=` needs numpy >= 2.0
+        return np.linalg.cholesky(g).conj().T
+    return scipy.linalg.cholesky(g, lower=False, check_finite=False)
+
+
+def solve_upper(r, w, *, adjoint=False, pool="scipy"):
+    """``R^{-1} W`` (``R^{-H} W`` if `adjoint`) for upper triangular R, on one pool.
+
+    numpy has no triangular solve; its LU solve is backward stable all the
+    same (and plain substitution for upper triangular R, where partial
+    pivoting finds nothing to swap).
+    """
+    if pool == "numpy":
+        return np.linalg.solve(r.conj().T if adjoint else r, w)
+    trans = "C" if adjoint else 0
+    return scipy.linalg.solve_triangular(r, w, trans=trans, check_finite=False)
+
+
+def small_matmul(a, b, pool="scipy"):
+    """``a @ b`` for small matrices, on one pool."""
+    return a @ b if pool == "numpy" else matmul(a, b)

@@ -30,7 +30,7 @@ import scipy.sparse.linalg
 
 from lowrank._backends.dask import SUPPORTED_NORMALIZERS
 from lowrank._backends.dispatch import as_oriented_operand, is_dask_array
-from lowrank._backends.linear_map import as_linear_map
+from lowrank._backends.linear_map import MapOperand, as_linear_map
 from lowrank._core.results import QBResult, SVDResult
 from lowrank._core.validation import (
     check_backend_option,
@@ -41,15 +41,13 @@ from lowrank._core.validation import (
     check_method,
     check_n_iter,
     check_nonnegative_int,
-    check_products_finite,
     check_rng,
 )
-from lowrank.approx._qb import svd_of_qb
 from lowrank.approx._sketch import (
     SKETCHES,
     SPARSE_SIGN_ZETA,  # noqa: F401 (re-exported for older imports)
 )
-from lowrank.approx._tall_svd import randomized_svd_tall
+from lowrank.approx._tall_svd import randomized, randomized_svd_of
 
 __all__ = ["qb", "randomized_svd", "rangefinder"]
 
@@ -85,7 +83,10 @@ def _normalize_none(y):
     return y
 
 
-#: normalizer name -> function(Y) -> a matrix with the same column space.
+#: normalizer name -> function(Y) -> a matrix with the same column space: the
+#: re-normalisation of the blocked randQB (fixed accuracy). The fixed-rank
+#: pipeline applies the same names through the passes of its operand
+#: (`lowrank.approx._tall_svd.NORMALIZERS`).
 NORMALIZERS = {"qr": _normalize_qr, "lu": _normalize_lu, "none": _normalize_none}
 
 
@@ -115,16 +116,21 @@ def auto_power_iterations(shape, k, width):
 # --------------------------------------------------------------------------
 
 
-def _range(op, width, q, normalize, sketch, rng):
-    """Orthonormal Q (M x l) for the range of A: Halko et al. Algorithm 4.4."""
-    y = sketch.sample(op, width, rng)
-    for _ in range(q):
-        z = normalize(y)
-        z = normalize(op.hmat(z).conj().T)  # A^H Y
-        y = op.matmat(z)
-    from lowrank.approx._block_krylov import orthonormalize
+def _chain(plan, carry_a):
+    """The thin QR chain of the range finder's basis (`_tall_svd.randomized`)."""
+    t = MapOperand(plan.op)
+    y = t.sample(plan.sketch, plan.width, plan.rng)
+    return randomized(t, y, plan.q, plan.normalizer, carry_a=carry_a)
 
-    return np.asarray(orthonormalize(y)[0], dtype=op.dtype)
+
+def _range(plan):
+    """Orthonormal Q (M x l) for the range of A: Halko et al. Algorithm 4.4."""
+    return _chain(plan, carry_a=False).q_explicit()
+
+
+def _qb(plan):
+    chain = _chain(plan, carry_a=True)
+    return chain.q_explicit(), chain.carried["a"]
 
 
 class Plan(NamedTuple):
@@ -135,38 +141,32 @@ class Plan(NamedTuple):
     tol: float | None
     width: int
     q: int
-    normalize: object
+    normalizer: str  # a NORMALIZERS key
     sketch: object  # a SKETCHES value
     rng: np.random.Generator
 
 
 def _setup(a, k, tol, oversample, n_iter, normalizer, sketch, rng, check_finite):
     """Validate every argument once."""
-    normalize = check_method(normalizer, NORMALIZERS, "normalizer")
+    check_method(normalizer, NORMALIZERS, "normalizer")
     sketch = check_method(sketch, SKETCHES, "sketch")
     oversample = check_nonnegative_int(oversample, "oversample")
     n_iter = check_n_iter(n_iter)
     rng = check_rng(rng)
     op = as_linear_map(a, check_finite=check_finite)
     k, tol = check_k_or_tol(k, tol, min(op.shape))
-    return make_plan(op, k, tol, oversample, n_iter, normalize, sketch, rng)
+    return make_plan(op, k, tol, oversample, n_iter, normalizer, sketch, rng)
 
 
-def make_plan(op, k, tol, oversample, n_iter, normalize, sketch, rng):
-    """The plan for validated arguments (`normalize` and `sketch` registry values)."""
+def make_plan(op, k, tol, oversample, n_iter, normalizer, sketch, rng):
+    """The plan for validated arguments (a `NORMALIZERS` name, a `SKETCHES` value)."""
     small = min(op.shape)
     if tol is not None:
         q = TOL_POWER_ITERATIONS if n_iter == "auto" else n_iter
-        return Plan(op, None, tol, TOL_BLOCK, q, normalize, sketch, rng)
+        return Plan(op, None, tol, TOL_BLOCK, q, normalizer, sketch, rng)
     width = min(k + oversample, small)
     q = auto_power_iterations(op.shape, k, width) if n_iter == "auto" else n_iter
-    return Plan(op, k, None, width, q, normalize, sketch, rng)
-
-
-def _qb(op, width, q, normalize, sketch, rng):
-    q_mat = _range(op, width, q, normalize, sketch, rng)
-    b = check_products_finite(op.hmat(q_mat))  # Q^H A: operators need rmatmat only
-    return q_mat, b
+    return Plan(op, k, None, width, q, normalizer, sketch, rng)
 
 
 def _to_tolerance(plan):
@@ -186,7 +186,8 @@ def _to_tolerance(plan):
     def sample(width):
         return plan.sketch.sample(plan.op, width, plan.rng)
 
-    basis = RandQBBasis(plan.op, plan.width, plan.rng, plan.q, sample, plan.normalize)
+    normalize = NORMALIZERS[plan.normalizer]
+    basis = RandQBBasis(plan.op, plan.width, plan.rng, plan.q, sample, normalize)
     return svd_to_tolerance(plan.op, basis, plan.tol, plan.rng)
 
 
@@ -203,8 +204,9 @@ def svd_from_plan(plan):
     """The truncated SVD a plan asks for: fixed rank k or fixed accuracy tol."""
     if plan.tol is not None:
         return _to_tolerance(plan)
-    q_mat, b = _qb(plan.op, plan.width, plan.q, plan.normalize, plan.sketch, plan.rng)
-    return svd_of_qb(q_mat, b, plan.k)
+    t = MapOperand(plan.op)
+    y = t.sample(plan.sketch, plan.width, plan.rng)
+    return randomized_svd_of(t, y, plan.k, plan.q, plan.normalizer)
 
 
 def rangefinder(
@@ -332,7 +334,7 @@ def rangefinder(
     plan = _setup(a, k, tol, oversample, n_iter, normalizer, sketch, rng, check_finite)
     if plan.tol is not None:
         return _to_tolerance(plan)[0]
-    return _range(plan.op, plan.width, plan.q, plan.normalize, plan.sketch, plan.rng)
+    return _range(plan)
 
 
 def qb(
@@ -431,9 +433,7 @@ def qb(
     if plan.tol is not None:
         u, s, vh = _to_tolerance(plan)
         return QBResult(u, s[:, np.newaxis] * vh)
-    return QBResult(
-        *_qb(plan.op, plan.width, plan.q, plan.normalize, plan.sketch, plan.rng)
-    )
+    return QBResult(*_qb(plan))
 
 
 def randomized_svd(
@@ -577,4 +577,4 @@ def _randomized_svd_distributed(a, k, oversample, n_iter, normalizer, sketch, rn
     q = auto_power_iterations(a.shape, k, width) if n_iter == "auto" else n_iter
     t, wide = as_oriented_operand(a)
     omega = SKETCHES[sketch].draw(gen, t.shape[1], width, t.dtype)
-    return randomized_svd_tall(t, wide, k, omega, q, normalizer == "qr")
+    return randomized_svd_of(t, t.times(omega), k, q, normalizer, wide)

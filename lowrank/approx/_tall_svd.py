@@ -1,21 +1,23 @@
-"""Truncated and randomized SVD of a tall operand, through the backend passes.
+"""Randomized (HMT) and Gram truncated SVD, written once over the backend passes.
 
 These drivers touch the big matrix only through the passes of
-`lowrank._backends.protocol.TallOperand` and keep the samples ``Y = A Z``
-implicit (each pass recomputes them), which is what a distributed array
-needs: they are the routes of `truncated_svd` and `randomized_svd` for dask
-arrays. Everything is built on the Cholesky-QR chain of
+`lowrank._backends.protocol.TallOperand`. The randomized range finder
+(`randomized`) is the one implementation of Halko, Martinsson & Tropp's
+Algorithm 4.4 in the package: `rangefinder`, `qb`, `randomized_svd` and
+`truncated_svd(method="randomized")` run it on a
+`lowrank._backends.linear_map.MapOperand` (dense, sparse and operator
+input, samples held explicitly) and on a dask operand (samples implicit,
+recomputed by each pass). Everything is built on the Cholesky-QR chain of
 `lowrank.linalg._tallqr.qr_chain`: the randomized method orthonormalises its
 samples with it and carries ``B = Q^H A`` through its final pass; the Gram
-route starts from the eigenvectors of ``A^H A`` instead. U is a tall result
-of the operand's type, signed by `lowrank.linalg._svd.signed_svd` (one more
-pass reads the very entries the returned U will have, or, on the Gram route,
-the signs are certified without one).
+route (dask) starts from the eigenvectors of ``A^H A`` instead. U is of the
+operand's array type, signed by `lowrank.linalg._svd.signed_svd`.
 
-Wide input is factored through ``A^H`` (the caller passes its operand and
-``wide=True``): then U is small and Vh the tall factor.
+A dask operand is tall: wide input is factored through ``A^H`` (the caller
+passes its operand and ``wide=True``): then U is small and Vh the tall
+factor. A `MapOperand` needs no orientation (the samples have
+``min(M, N)`` columns at most).
 """
-
 from __future__ import annotations
 
 import numpy as np
@@ -36,10 +38,11 @@ from lowrank.linalg._tallqr import (
 __all__ = [
     "GRAM_MAX_WIDTH_FACTOR",
     "GRAM_REFINEMENTS",
+    "NORMALIZERS",
     "choose_tall_truncated_method",
     "gram_svd",
     "randomized",
-    "randomized_svd_tall",
+    "randomized_svd_of",
     "truncated_svd_tall",
 ]
 
@@ -85,44 +88,73 @@ def _svd_of_b(b, k):
 # --------------------------------------------------------------------------
 
 
-def _orthonormal_adjoint(t, z, g):
-    """``A^H Q`` with ``Q`` a well-conditioned basis of ``Y = A Z`` (two passes).
+def _orthonormal_adjoint(y, g):
+    """``A^H Q`` with ``Q`` a well-conditioned basis of the sample operand y.
 
-    ``A^H well_conditioned(Y)`` without forming Y: one Cholesky-QR pass
-    (``R = chol(Y^H Y)``, ``Q = Y R^{-1}``), Householder/TSQR (one pass) if
-    Cholesky breaks down. `g` may pass in ``Y^H Y``.
+    One Cholesky-QR pass (``R = chol(Y^H Y)``, ``Q = Y R^{-1}``) without
+    forming Q where the backend keeps Y implicit; Householder/TSQR (one
+    pass) if Cholesky breaks down. `g` may pass in ``Y^H Y``.
     """
-    y = t.times(z)
     if g is None:
         g, _ = y.gram()
     try:
-        r = cholesky_upper(g)
+        r = cholesky_upper(g, y.pool)
     except CholeskyBreakdown:
         chain = qr_chain(y, "householder", carry_a=True)
         return chain.carried["a"].conj().T
     return y.solve(r).adjoint_times()
 
 
-def randomized(t, k, omega, q, normalize):
-    """HMT on the tall operand t: ``(chain, U_B, S, Vh)`` with ``U = Q U_B``.
+def _normalize_lu(z):
+    # P L of the partially pivoted LU: well-conditioned columns spanning
+    # range(Z), cheaper than QR (Halko et al. §4.5; sklearn's "LU").
+    return scipy.linalg.lu(z, permute_l=True, check_finite=False)[0]
 
-    ``Y = A Omega`` (the caller draws the test matrix Omega); q power
-    iterations ``Z = orth(A^H orth(A Z))`` (each orth a Cholesky-QR pass if
-    `normalize`); ``Q = orth(A Z)`` by the
-    CholeskyQR2 chain, whose final pass also gives ``B = Q^H A``; SVD of B.
-    Passes over A: ``2 q + 3`` (``q + 3`` without normalisation).
+
+def _adjoint_step(y, g, normalizer):
+    """``Z = norm(A^H norm(Y))`` (N x l): the A^H half of a power iteration."""
+    if normalizer == "qr":
+        return well_conditioned(_orthonormal_adjoint(y, g))
+    if normalizer == "lu":  # backends that hold Y explicitly
+        return _normalize_lu(y.lu_basis().adjoint_times())
+    return y.adjoint_times()
+
+
+#: The re-normalisations of the power iterations, by name: "qr" (a
+#: Cholesky-QR pass, Householder where it breaks down), "lu" (the permuted L
+#: of partially pivoted LU; backends that hold the sample explicitly) and
+#: "none".
+NORMALIZERS = ("qr", "lu", "none")
+
+
+def randomized(t, y, q, normalizer, *, carry_a=True):
+    """The range finder of HMT on the operand t: the thin QR chain of its basis.
+
+    Halko, Martinsson & Tropp (2011), Algorithm 4.4, written once for every
+    backend: `y` is the sample operand ``A Omega`` (the caller draws Omega
+    or applies a sketch); q power iterations ``Y <- A norm(A^H norm(Y))``
+    with the re-normalisation `normalizer` (one of `NORMALIZERS`); then
+    ``Q = orth(Y)`` by the CholeskyQR2 chain (`qr_chain`), whose final pass
+    also gives ``B = Q^H A`` (``chain.carried["a"]``) if `carry_a`. Passes
+    over A: ``2 q + 3`` with "qr" (``q + 3`` with "none"); a backend that
+    holds Y explicitly forms each sample once.
     """
-    g, _ = t.times(omega).gram()
-    t.finite([g])
-    z = omega
+    g, _ = y.gram()
+    y.finite([g])
     for i in range(q):
-        if normalize:
-            z = well_conditioned(_orthonormal_adjoint(t, z, g if i == 0 else None))
-        else:
-            z = t.times(z).adjoint_times()
-    chain = qr_chain(t.times(z), "cholqr2", g=g if q == 0 else None, carry_a=True)
+        y = t.times(_adjoint_step(y, g if i == 0 else None, normalizer))
+    return qr_chain(y, "cholqr2", g=g if q == 0 else None, carry_a=carry_a)
+
+
+def randomized_svd_of(t, y, k, q, normalizer, wide=False):
+    """The k-term randomized SVD of A from the sample ``y = A Omega`` of t.
+
+    t is A (or A^H if `wide`, for the backends that orient their operands);
+    ``B = U_B S Vh`` and ``U = Q U_B``, signed by `signed_svd`.
+    """
+    chain = randomized(t, y, q, normalizer)
     u_b, s, vh = _svd_of_b(chain.carried["a"], k)
-    return chain, u_b, s, vh
+    return signed_svd(chain, u_b, s, vh, wide)
 
 
 # --------------------------------------------------------------------------
@@ -270,10 +302,4 @@ def truncated_svd_tall(t, wide, k, tol, method, width, n_iter, omega=None):
     if method == "gram":
         chain, u_b, s, vh, signs = gram_svd(t, k, width, n_iter)
         return signed_svd(chain, u_b, s, vh, wide, signs)
-    return randomized_svd_tall(t, wide, k, omega, n_iter, True)
-
-
-def randomized_svd_tall(t, wide, k, omega, q, normalize):
-    """randomized_svd of the oriented operand t with test matrix `omega`, q steps."""
-    chain, u_b, s, vh = randomized(t, k, omega, q, normalize)
-    return signed_svd(chain, u_b, s, vh, wide)
+    return randomized_svd_of(t, t.times(omega), k, n_iter, "qr", wide)

@@ -37,13 +37,12 @@ from lowrank._core.validation import (
 )
 from lowrank.approx._block_krylov import KrylovBasis, block_krylov_qb
 from lowrank.approx._fixed_accuracy import svd_to_tolerance
+from lowrank.approx._qb import svd_of_qb
 from lowrank.approx._rangefinder import (
-    NORMALIZERS,
     auto_power_iterations,
     empty_svd,
     make_plan,
     svd_from_plan,
-    svd_of_qb,
 )
 from lowrank.approx._sketch import SKETCHES
 from lowrank.approx._tall_svd import choose_tall_truncated_method, truncated_svd_tall
@@ -296,7 +295,7 @@ def _randomized(op, options):
         options.tol,
         options.oversample,
         options.n_iter,
-        NORMALIZERS["qr"],
+        "qr",
         SKETCHES["gaussian"],
         options.rng,
     )

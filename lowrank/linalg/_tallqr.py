@@ -19,7 +19,12 @@ import scipy.linalg
 from scipy.linalg import get_lapack_funcs
 
 from lowrank._backends.dispatch import as_tall_operand
-from lowrank._core.blas import matmul
+from lowrank._core.blas import (
+    cholesky_upper_factor,
+    matmul,
+    small_matmul,
+    solve_upper,
+)
 from lowrank._core.results import QRResult
 from lowrank._core.validation import check_method
 from lowrank.exceptions import FallbackWarning
@@ -49,10 +54,13 @@ class CholeskyBreakdown(Exception):
         self.rank_deficient = rank_deficient
 
 
-def cholesky_upper(g):
-    """Upper Cholesky factor of the Gram matrix `g`; CholeskyBreakdown if none."""
+def cholesky_upper(g, pool="scipy"):
+    """Upper Cholesky factor of the Gram matrix `g`; CholeskyBreakdown if none.
+
+    `pool` is the operand's (`TallOperand.pool`): whose LAPACK to call.
+    """
     try:
-        r = scipy.linalg.cholesky(g, lower=False, check_finite=False)
+        r = cholesky_upper_factor(g, pool)
     except np.linalg.LinAlgError:
         raise CholeskyBreakdown from None
     if not np.all(np.isfinite(r)):
@@ -83,12 +91,17 @@ def near_identity(g):
     )
 
 
-def _carried_through(r_last, carried):
+def _carried_through(r_last, carried, pool):
     """``Q^H X = r_last^{-H} (q_prev^H X)`` for each carried product."""
     return {
-        key: scipy.linalg.solve_triangular(r_last, value, trans="C", check_finite=False)
+        key: solve_upper(r_last, value, adjoint=True, pool=pool)
         for key, value in carried.items()
     }
+
+
+def _pool(y):
+    """Whose LAPACK the chain's small steps call: the operand's pool."""
+    return y.pool
 
 
 def _final_pass(q, r, b, carry_a):
@@ -103,8 +116,14 @@ def _final_pass(q, r, b, carry_a):
     g, carried = q.gram(b=b, carry_a=carry_a)
     if not near_identity(g):
         raise CholeskyBreakdown
-    r_last = cholesky_upper(g)
-    return q, r_last, matmul(r_last, r), _carried_through(r_last, carried)
+    pool = _pool(q)
+    r_last = cholesky_upper(g, pool)
+    return (
+        q,
+        r_last,
+        small_matmul(r_last, r, pool),
+        _carried_through(r_last, carried, pool),
+    )
 
 
 def shift_for(a_fro_squared, m, n, dtype):
@@ -129,7 +148,7 @@ def cholqr2_threshold(dtype):
 def _cholqr2(y, g, b, carry_a, skip_if_hopeless):
     """CholeskyQR2 [Fukaya et al. 2014; Yamamoto et al. 2015]: O(eps)
     orthogonality for cond(A) up to about eps^{-1/2}; breakdown beyond."""
-    r1 = cholesky_upper(g)
+    r1 = cholesky_upper(g, _pool(y))
     if skip_if_hopeless and _condition_estimate(r1) > cholqr2_threshold(y.dtype):
         raise CholeskyBreakdown
     return _final_pass(y.solve(r1), r1, b, carry_a)
@@ -141,10 +160,10 @@ def _scholqr3(y, g, b, carry_a, skip_if_hopeless):
     cond(A) up to about 1/eps; breakdown for numerically rank-deficient A."""
     m, n = y.shape
     shift = shift_for(np.real(np.trace(g)), m, n, y.dtype)
-    r1 = cholesky_upper(g + shift * np.eye(n, dtype=g.dtype))
+    r1 = cholesky_upper(g + shift * np.eye(n, dtype=g.dtype), _pool(y))
     q = y.solve(r1)
-    r2 = cholesky_upper(q.gram()[0])
-    return _final_pass(q.solve(r2), matmul(r2, r1), b, carry_a)
+    r2 = cholesky_upper(q.gram()[0], _pool(y))
+    return _final_pass(q.solve(r2), small_matmul(r2, r1, _pool(y)), b, carry_a)
 
 
 #: Randomized preconditioning ("rcholqr"): the sketch has this many times N
@@ -217,7 +236,7 @@ def _rcholqr(y, g, b, carry_a, skip_if_hopeless):
     s = scipy.linalg.svdvals(r_last, check_finite=False)
     if not s[-1] * PRECONDITIONED_MAX_COND >= s[0]:
         raise CholeskyBreakdown
-    return q, r_last, matmul(r_last, r_s), _carried_through(r_last, carried)
+    return q, r_last, matmul(r_last, r_s), _carried_through(r_last, carried, _pool(y))
 
 
 #: The fallback chain, fastest first. Each Cholesky-based step raises
@@ -261,7 +280,7 @@ class ChainResult(NamedTuple):
         """``r_last^{-1} W``, so that ``Q W = q.apply(small(W))``."""
         if self.r_last is None:
             return w
-        return scipy.linalg.solve_triangular(self.r_last, w, check_finite=False)
+        return solve_upper(self.r_last, w, pool=_pool(self.q))
 
     def q_apply(self, w):
         """The tall ``Q W`` (one product over the tall operand)."""

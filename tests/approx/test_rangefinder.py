@@ -375,3 +375,45 @@ def test_nonfinite_caught_without_elementwise_check():
         randomized_svd(a, 1, check_finite=False)
     with pytest.raises(ValueError, match="NaN"):
         randomized_svd(scipy.sparse.csc_matrix(a), 1, check_finite=False)
+
+
+def _inputs(a):
+    """The same matrix as every kind of operand the randomized pipeline takes."""
+    import dask.array as da
+
+    return {
+        "dense": a,
+        "sparse": scipy.sparse.csr_array(a),
+        "operator": scipy.sparse.linalg.aslinearoperator(a),
+        "dask": da.from_array(a, chunks=(a.shape[0] // 4, a.shape[1])),
+    }
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse", "operator", "dask"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: randomized_svd(x, 3, rng=0),
+        lambda x: rangefinder(x, 3, rng=0),
+        lambda x: qb(x, 3, rng=0),
+    ],
+    ids=["randomized_svd", "rangefinder", "qb"],
+)
+def test_one_hmt_driver_for_every_operand(kind, call, monkeypatch):
+    # Halko et al.'s range finder is written once (`_tall_svd.randomized`)
+    # and every backend runs it: count its calls.
+    import lowrank.approx._rangefinder as rangefinder_module
+    import lowrank.approx._tall_svd as tall_svd
+
+    calls = []
+    driver = tall_svd.randomized
+
+    def counted(*args, **kwargs):
+        calls.append(type(args[0]).__name__)
+        return driver(*args, **kwargs)
+
+    monkeypatch.setattr(tall_svd, "randomized", counted)
+    monkeypatch.setattr(rangefinder_module, "randomized", counted)
+    a = np.random.default_rng(1).standard_normal((80, 30))
+    call(_inputs(a)[kind])
+    assert len(calls) == 1

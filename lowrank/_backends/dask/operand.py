@@ -17,6 +17,7 @@ The Householder step is TSQR: each block is factored by LAPACK
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import numpy as np
 
@@ -51,6 +52,9 @@ class DaskTall:
     >>> bool(np.allclose(g, a.compute().T @ a.compute()))
     True
     """
+
+    #: the drivers' small steps on scipy's LAPACK, as the numpy tall routes
+    pool: ClassVar[str] = "scipy"
 
     a: object
     z: np.ndarray | None = None
