@@ -18,6 +18,7 @@ passes its operand and ``wide=True``): then U is small and Vh the tall
 factor. A `MapOperand` needs no orientation (the samples have
 ``min(M, N)`` columns at most).
 """
+
 from __future__ import annotations
 
 import numpy as np
