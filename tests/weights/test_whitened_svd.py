@@ -70,8 +70,10 @@ def test_weighted_error_is_the_brute_force_optimum(dtype, shape, form):
         else:
             kwargs["method"] = "dense"
     res = whitened_svd(w, k, **kwargs)
-    assert res.A.dtype == np.dtype(dtype) and res.B.dtype == np.dtype(dtype)
-    assert res.A.shape == (m, k) and res.B.shape == (k, n)
+    assert res.A.dtype == np.dtype(dtype)
+    assert res.B.dtype == np.dtype(dtype)
+    assert res.A.shape == (m, k)
+    assert res.B.shape == (k, n)
     tol = 50 * max(shape) * eps(dtype)
     assert np.allclose(res.A.conj().T @ res.A, np.eye(k), atol=tol)
     assert_optimal(w, res, l_factor, k, method)
@@ -214,7 +216,8 @@ def test_zero_gram_gives_the_plain_truncated_svd():
     ref = whitened_svd(w, 5)
     assert np.allclose(res.A @ res.B, ref.A @ ref.B, atol=1e-12)
     zero = whitened_svd(w, 5, gram=np.zeros((25, 25)), null_space="zero")
-    assert zero.A.shape == (20, 0) and zero.B.shape == (0, 25)
+    assert zero.A.shape == (20, 0)
+    assert zero.B.shape == (0, 25)
     assert np.isclose(zero.error, np.linalg.norm(w))
 
 
