@@ -21,7 +21,11 @@ from lowrank._core.validation import (
 )
 from lowrank.linalg._svd import thin_svd
 from lowrank.weights._boundary import restore, to_numpy
-from lowrank.weights._whitened_svd import WHITENED_METHODS, weighted_factors
+from lowrank.weights._whitened_svd import (
+    WHITENED_METHODS,
+    weighted_factors,
+    working_dtype,
+)
 from lowrank.weights._whitening import whitener
 
 __all__ = ["adapter_split"]
@@ -88,7 +92,8 @@ def adapter_split(
     Returns
     -------
     AdapterSplitResult
-        ``(residual, B, A)`` in W's dtype (promoted with the weighting's).
+        ``(residual, B, A)`` in W's precision (complex if W or the
+        weighting is).
 
     Raises
     ------
@@ -195,7 +200,7 @@ def adapter_split(
         diag=diag,
     )
     if weighting is not None:
-        arr = arr.astype(np.result_type(arr.dtype, weighting.array.dtype), copy=False)
+        arr = arr.astype(working_dtype(arr.dtype, weighting.array.dtype), copy=False)
     if which == "top":
         u, c, _ = weighted_factors(arr, weighting, r, None, method, "project")
         b, a = _balanced(u, c, scaling)

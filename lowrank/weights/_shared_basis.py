@@ -27,6 +27,7 @@ from lowrank.weights._whitened_svd import (
     filled_basis,
     plain_error,
     weighted_factors,
+    working_dtype,
 )
 from lowrank.weights._whitening import whitener
 
@@ -160,7 +161,7 @@ def shared_basis(
         check_finite,
     )
     dtypes = [a.dtype for a in arrays] + [v.array.dtype for v in weightings if v]
-    dtype = np.result_type(*dtypes)
+    dtype = working_dtype(np.result_type(*(a.dtype for a in arrays)), *dtypes)
     arrays = [a.astype(dtype, copy=False) for a in arrays]
     if axis == 0:
         w = np.concatenate(arrays, axis=0)

@@ -34,6 +34,7 @@ __all__ = [
     "plain_error",
     "weighted_factors",
     "whitened_svd",
+    "working_dtype",
 ]
 
 #: ``method`` of :func:`whitened_svd`: "auto" and the subspace registry.
@@ -43,6 +44,21 @@ WHITENED_METHODS = ("auto", *SUBSPACE_METHODS)
 NULL_SPACE_RULES = ("project", "zero")
 #: Rows of W - A B formed at a time by `plain_error` (bounds its memory).
 ERROR_BLOCK_ENTRIES = 2**22
+
+
+def working_dtype(*dtypes):
+    """The dtype computed in: W's precision (the first), complex if any input is.
+
+    W decides the precision: float32 weights are computed in float32 even
+    with a G accumulated in float64 (which is rounded once to float32), as
+    the contract of the family says; a complex weighting makes it complex.
+    """
+    first = np.dtype(dtypes[0])
+    complex_ = any(np.dtype(d).kind == "c" for d in dtypes)
+    single = first in (np.dtype(np.float32), np.dtype(np.complex64))
+    if complex_:
+        return np.dtype(np.complex64 if single else np.complex128)
+    return np.dtype(np.float32 if single else np.float64)
 
 
 def choose_whitened_method(kind):
@@ -75,8 +91,7 @@ def weighted_factors(w, weighting, k, tol, method, null_space, atol=None, rtol=N
     """
     m, n = w.shape
     if weighting is not None:
-        dtype = np.result_type(w.dtype, weighting.array.dtype)
-        w = w.astype(dtype, copy=False)
+        w = w.astype(working_dtype(w.dtype, weighting.array.dtype), copy=False)
     kind = None if weighting is None else weighting.kind
     if method == "auto":
         method = choose_whitened_method(kind)
@@ -199,8 +214,9 @@ def whitened_svd(
         ``(A, B, weighted_error, error)``: A (M, k) with orthonormal columns
         (largest entry of each column real and positive), B (k, N) with
         ``W_k = A @ B``, the weighted error ``||(W - A B) L||_F`` achieved
-        and the plain Frobenius error ``||W - A B||_F``. In W's dtype (the
-        promoted dtype of W and the weighting).
+        and the plain Frobenius error ``||W - A B||_F``. In W's precision
+        (complex if W or the weighting is): float32 W is computed in
+        float32 even with a float64 G.
 
     Raises
     ------
