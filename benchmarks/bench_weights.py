@@ -114,8 +114,10 @@ def main(argv=None):
         name = f"lowrank.whitened_svd {np.dtype(dtype).name} (auto: gram)"
         rows.append((name, seconds, peak, a, b))
 
-    print(f"{'variant':<42} {'time s':>8} {'ratio':>6} {'peak MB':>8} "
-          f"{'weighted err':>13} {'/ optimum - 1':>14}")
+    print(
+        f"{'variant':<42} {'time s':>8} {'ratio':>6} {'peak MB':>8} "
+        f"{'weighted err':>13} {'/ optimum - 1':>14}"
+    )
     for name, seconds, peak, a, b in rows:
         err = weighted_error(w, a, b, g)
         print(
