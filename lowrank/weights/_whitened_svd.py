@@ -281,8 +281,11 @@ def whitened_svd(
     **Cost.** "dense": the thin SVD of W L (M x r, r = rank of G),
     ``O(M r min(M, r))``, plus eigh of G (``O(N^3)``) or the SVD of X or
     L. "gram" with G and ``M <= N``: two products (``2 M N (M + N)``
-    flops) and a partial eigh of an M x M matrix; about 4x less than a
-    Cholesky factorization and a full SVD of W L (benchmarks/bench_weights.py).
+    flops) and a partial eigh of an M x M matrix. Against SVD-LLM's recipe
+    (Cholesky, explicit inverse, full SVD of W L in float64) for W and G of
+    order 4096 and k = 512, one thread: 3.3x faster on float64 input and
+    6.3x on float32 input, at the same weighted error
+    (benchmarks/bench_weights.py).
 
     References
     ----------
