@@ -70,7 +70,7 @@ def _write_api_page():
         "The same functions, grouped by family in public namespaces.\n\n"
         + "".join(
             f".. automodule:: lowrank.{family}\n\n"
-            for family in ("linalg", "approx", "structured")
+            for family in ("linalg", "approx", "structured", "weights")
         )
         + "Warnings and errors\n-------------------\n\n"
         ".. automodule:: lowrank.exceptions\n   :members:\n   :show-inheritance:\n\n"

@@ -5,8 +5,9 @@ warnings and errors live in :mod:`lowrank.exceptions`, test matrices in
 :mod:`lowrank.datasets`.
 """
 
-from lowrank import approx, datasets, exceptions, linalg, structured
+from lowrank import approx, datasets, exceptions, linalg, structured, weights
 from lowrank._core.results import (
+    AdapterSplitResult,
     CRResult,
     CURResult,
     IDResult,
@@ -19,7 +20,9 @@ from lowrank._core.results import (
     PinvResult,
     QBResult,
     QRResult,
+    SharedBasisResult,
     SVDResult,
+    WhitenedSVDResult,
 )
 from lowrank._version import __version__
 from lowrank.approx import (
@@ -46,8 +49,10 @@ from lowrank.linalg import (
     tall_qr,
 )
 from lowrank.structured import lora_ga_init, lora_pro_gradients, monarch
+from lowrank.weights import adapter_split, shared_basis, whitened_svd
 
 __all__ = [
+    "AdapterSplitResult",
     "CRResult",
     "CURResult",
     "IDResult",
@@ -61,7 +66,10 @@ __all__ = [
     "QBResult",
     "QRResult",
     "SVDResult",
+    "SharedBasisResult",
+    "WhitenedSVDResult",
     "__version__",
+    "adapter_split",
     "approx",
     "choose_interpolative_method",
     "choose_lstsq_method",
@@ -85,8 +93,11 @@ __all__ = [
     "randomized_svd",
     "rangefinder",
     "sampled_matmul",
+    "shared_basis",
     "structured",
     "svd",
     "tall_qr",
     "truncated_svd",
+    "weights",
+    "whitened_svd",
 ]

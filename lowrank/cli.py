@@ -35,6 +35,8 @@ from lowrank.linalg._pinv import PINV_METHODS
 __all__ = ["build_parser", "main"]
 
 _INPUTS = ", ".join(INPUT_SUFFIXES)
+#: What compress reads besides matrix files.
+_COMPRESS_INPUTS = f"{_INPUTS}, .safetensors"
 #: ``lowrank pinv --method``: the rule "auto" and the registry of lowrank.pinv.
 _PINV_METHODS = ("auto", *PINV_METHODS)
 
@@ -85,6 +87,36 @@ def _nonnegative(text):
     return value
 
 
+def _budget(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must satisfy 0 < R <= 1, got {text}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0.0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be finite and > 0, got {text}")
+    return value
+
+
+def _nonnegative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
 def _common():
     """Options every subcommand takes."""
     common = argparse.ArgumentParser(add_help=False)
@@ -118,8 +150,8 @@ def _force(parser, what="existing output files"):
     )
 
 
-def _input(parser):
-    parser.add_argument("input", metavar="INPUT", help=f"matrix file ({_INPUTS})")
+def _input(parser, inputs=_INPUTS):
+    parser.add_argument("input", metavar="INPUT", help=f"matrix file ({inputs})")
     parser.add_argument(
         "--key", help="the array to use from a .npz file holding several"
     )
@@ -193,20 +225,80 @@ def build_parser():
             "         id (lowrank.interpolative; OUT holds idx, coef: "
             "A ~ A[:, idx] @ coef),\n"
             "         cur (lowrank.cur, --rank only; OUT holds C, U, R, cols, rows)\n\n"
-            "example: lowrank compress photo.png --rank 30 --image photo-30.png\n\n"
-            + _wrap(_OUTPUT_RULE)
+            "example: lowrank compress photo.png --rank 30 --image photo-30.png\n"
+            "         lowrank compress model.safetensors --ratio 0.5 "
+            "--gram g.safetensors -o small.safetensors\n\n" + _wrap(_OUTPUT_RULE)
         ),
     )
-    _input(compress)
+    _input(compress, _COMPRESS_INPUTS)
     target = compress.add_mutually_exclusive_group(required=True)
     target.add_argument("--rank", type=_positive_int, metavar="K", help="target rank")
     target.add_argument(
         "--tol", type=_fraction, metavar="EPS", help="relative accuracy, 0 < EPS < 1"
     )
+    target.add_argument(
+        "--ratio",
+        type=_budget,
+        metavar="R",
+        help="(.safetensors) parameter budget: keep k (M + N) <= R M N, 0 < R <= 1",
+    )
     compress.add_argument(
         "--method", choices=METHODS, default="auto", help="(default: auto)"
     )
-    compress.add_argument("-o", "--output", metavar="OUT.npz", help="save the factors")
+    compress.add_argument(
+        "-o", "--output", metavar="OUT.npz", help="save the factors (.npz/.safetensors)"
+    )
+    weights = compress.add_argument_group(
+        "weight files (.safetensors)",
+        _wrap(
+            "Each selected 2-D float tensor W (y = W x) becomes NAME.A and NAME.B "
+            "with W ~ A @ B (lowrank.whitened_svd), or with --adapter the "
+            "residual-exact split NAME (= W_res), NAME.lora_B, NAME.lora_A with "
+            "W = W_res + scaling * lora_B @ lora_A (lowrank.adapter_split). Other "
+            "tensors are copied. --tol bounds the weighted error "
+            "||(W - A B) L||_F <= EPS ||W L||_F. bfloat16/float16 are computed "
+            "in float32. Pickled checkpoints (.bin, .pt) are never read."
+        ),
+    )
+    weights.add_argument(
+        "--gram",
+        metavar="G.safetensors",
+        help="one G = X^H X (N x N, or its diagonal) per tensor name: data-aware",
+    )
+    weights.add_argument(
+        "--include",
+        action="append",
+        metavar="PATTERN",
+        help="compress tensors whose name matches (glob; repeatable; default all)",
+    )
+    weights.add_argument(
+        "--exclude", action="append", metavar="PATTERN", help="skip these (glob)"
+    )
+    weights.add_argument(
+        "--min-size",
+        type=_nonnegative_int,
+        default=0,
+        metavar="N",
+        help="skip tensors with fewer than N entries (default 0)",
+    )
+    weights.add_argument(
+        "--adapter",
+        choices=("top", "bottom"),
+        help="residual-exact adapter from the top (PiSSA) or bottom (MiLoRA) "
+        "triplets; with --gram, data-aware (CorDA-style)",
+    )
+    weights.add_argument(
+        "--scaling",
+        type=_positive_float,
+        default=1.0,
+        help="adapter scale (PEFT's lora_alpha / r; default 1)",
+    )
+    weights.add_argument(
+        "--dtype",
+        choices=("input", "float32", "float64", "float16", "bfloat16"),
+        default="input",
+        help="dtype of the written tensors (default: that of each input tensor)",
+    )
     compress.add_argument(
         "--image",
         metavar="FILE.png",

@@ -271,7 +271,7 @@ def test_or_list():
 # --------------------------------------------------------------------------
 
 #: The parts of the package whose argument checks live in the boundary.
-CHECKED = ["approx", "structured", "_backends/linear_map.py"]
+CHECKED = ["approx", "structured", "weights", "_backends/linear_map.py"]
 
 
 def _modules():

@@ -21,8 +21,25 @@ from lowrank._cli.spectrum import default_cutoff, singular_values
 __all__ = ["run_compress"]
 
 
+#: Options that only weight files (.safetensors) take.
+WEIGHT_OPTIONS = {
+    "ratio": "--ratio",
+    "gram": "--gram",
+    "include": "--include",
+    "exclude": "--exclude",
+    "adapter": "--adapter",
+}
+
+
 def run_compress(console, args):
     """Approximate args.input by args.method at --rank or --tol; write results."""
+    if str(args.input).lower().endswith(".safetensors"):
+        from lowrank._cli.compress_weights import run_compress_weights
+
+        return run_compress_weights(console, args)
+    for option, flag in WEIGHT_OPTIONS.items():
+        if getattr(args, option, None):
+            raise CommandError(f"{flag} applies to .safetensors weight files")
     outputs = Outputs(args.input, force=args.force)
     plot = output = image = None
     if args.plot is not None:

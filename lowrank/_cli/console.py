@@ -60,6 +60,25 @@ class Console:
         """A remark on stderr that is neither a result nor an error."""
         print(f"lowrank: note: {one_line(text)}", file=self.err)
 
+    def bar(self, done, total, label=""):
+        """A progress bar ``[#####.....] done/total label`` on stderr (if enabled).
+
+        Redrawn in place (carriage return); the line ends when ``done``
+        reaches ``total``.
+        """
+        if not self.progress:
+            return
+        width = 24
+        filled = width * done // max(total, 1)
+        label = label if len(label) <= 40 else "..." + label[-37:]
+        print(
+            f"\rlowrank: [{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
+            f"{label:<40}",
+            end="\n" if done >= total else "",
+            file=self.err,
+            flush=True,
+        )
+
     @contextlib.contextmanager
     def step(self, what):
         """Report ``what ... 1.2 s`` on stderr around a long step (if enabled)."""

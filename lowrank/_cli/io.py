@@ -40,6 +40,7 @@ from lowrank._cli.console import CommandError, one_line
 __all__ = [
     "IMAGE_SUFFIXES",
     "INPUT_SUFFIXES",
+    "PICKLE_SUFFIXES",
     "Input",
     "Outputs",
     "dense",
@@ -55,6 +56,8 @@ PLOT_EXTRA = 'pip install "lowrank[plot]"'
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff")
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
 INPUT_SUFFIXES = (".npy", ".npz", ".mtx", ".mtx.gz", *TEXT_SUFFIXES, *IMAGE_SUFFIXES)
+#: Checkpoints that are pickles (or zip archives holding one): never read.
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
 #: ITU-R BT.601 luma weights, the ones Pillow's "L" mode uses.
@@ -138,6 +141,18 @@ def load_input(path, *, key=None, console=None):
     if not os.access(path, os.R_OK):
         raise CommandError(f"{name}: permission denied")
     suffix = _suffix(path)
+    if suffix in PICKLE_SUFFIXES:
+        raise CommandError(
+            f"{name} is a pickled checkpoint (PyTorch .bin/.pt/.pth/.ckpt); lowrank "
+            "never unpickles files (loading a pickle runs arbitrary code): convert "
+            "it to .safetensors (safetensors.torch.save_file); `lowrank compress` "
+            "reads .safetensors weight files"
+        )
+    if suffix == ".safetensors":
+        raise CommandError(
+            f"{name} is a weight file; `lowrank compress` reads .safetensors, this "
+            "command takes one matrix (.npy, .npz, ...)"
+        )
     readers = {".npy": _read_npy, ".npz": _read_npz, ".mtx": _read_mtx}
     readers[".mtx.gz"] = _read_mtx
     readers.update(dict.fromkeys(TEXT_SUFFIXES, _read_text))

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = [
+    "AdapterSplitResult",
     "CRResult",
     "CURResult",
     "IDResult",
@@ -29,6 +30,8 @@ __all__ = [
     "QBResult",
     "QRResult",
     "SVDResult",
+    "SharedBasisResult",
+    "WhitenedSVDResult",
 ]
 
 
@@ -448,3 +451,72 @@ class IllPosedProblem(NamedTuple):
     A: np.ndarray
     b: np.ndarray
     x: np.ndarray
+
+
+class WhitenedSVDResult(NamedTuple):
+    """Result of :func:`lowrank.whitened_svd`: ``W ≈ A @ B`` in the weighted norm.
+
+    Attributes
+    ----------
+    A : ndarray, shape (M, k)
+        Orthonormal columns: a basis of the range of the approximation.
+    B : ndarray, shape (k, N)
+        The coefficients, ``A @ B`` is the rank-k approximation of W.
+    weighted_error : float
+        ``||(W - A B) L||_F`` with ``G = L L^H``: the weighted error achieved
+        (the optimum ``sqrt(sum_{j>k} s_j(W L)^2)`` to rounding).
+    error : float
+        The plain Frobenius error ``||W - A B||_F``.
+    """
+
+    A: np.ndarray
+    B: np.ndarray
+    weighted_error: float
+    error: float
+
+
+class SharedBasisResult(NamedTuple):
+    """Result of :func:`lowrank.shared_basis`: one basis for several matrices.
+
+    Attributes
+    ----------
+    basis : ndarray
+        ``axis=0`` (matrices stacked as rows, a common input space): the
+        shared (k, N) right factor, ``W_i ≈ coefficients[i] @ basis``.
+        ``axis=1`` (matrices side by side, a common output space): the
+        shared (M, k) left factor with orthonormal columns,
+        ``W_i ≈ basis @ coefficients[i]``.
+    coefficients : tuple of ndarray
+        One per matrix: (M_i, k) for ``axis=0``, (k, N_i) for ``axis=1``.
+    weighted_error : float
+        ``sqrt(sum_i ||(W_i - W_i') L_i||_F^2)``, the summed weighted error
+        (the plain one when no weighting was given).
+    error : float
+        ``sqrt(sum_i ||W_i - W_i'||_F^2)``, the summed plain Frobenius error.
+    """
+
+    basis: np.ndarray
+    coefficients: tuple
+    weighted_error: float
+    error: float
+
+
+class AdapterSplitResult(NamedTuple):
+    """Result of :func:`lowrank.adapter_split`: ``W = residual + scaling B A``.
+
+    Attributes
+    ----------
+    residual : ndarray, shape (M, N)
+        ``W - scaling * (B @ A)``, computed explicitly from the returned
+        factors, so that ``residual + scaling * (B @ A)`` equals W to the
+        rounding of one subtraction and one addition, whatever the accuracy
+        of the singular triplets.
+    B : ndarray, shape (M, r)
+        The adapter's output-side factor (LoRA's ``lora_B``).
+    A : ndarray, shape (r, N)
+        The adapter's input-side factor (LoRA's ``lora_A``).
+    """
+
+    residual: np.ndarray
+    B: np.ndarray
+    A: np.ndarray

@@ -507,7 +507,7 @@ def test_non_finite_values(capsys, tmp_path):
     ("argv", "fragment"),
     [
         (["--rank", 1, "--tol", 0.1], "not allowed with argument --rank"),
-        ([], "one of the arguments --rank --tol is required"),
+        ([], "one of the arguments --rank --tol --ratio is required"),
         (["--rank", 0], "positive integer"),
         (["--rank", "two"], "positive integer"),
         (["--tol", 1.5], "0 < EPS < 1"),

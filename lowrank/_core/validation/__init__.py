@@ -78,6 +78,18 @@ from lowrank._core.validation.options import (
     check_sampling,
     or_list,
 )
+from lowrank._core.validation.weighting import (
+    ADAPTER_TRIPLETS,
+    WEIGHTING_KINDS,
+    Weighting,
+    as_weight_matrix,
+    as_weighting,
+    as_weighting_list,
+    check_adapter_split,
+    check_matrix_list,
+    check_rank_target,
+    check_scaling,
+)
 
 __all__ = [
     "SUPPORTED_DTYPES",
@@ -146,4 +158,16 @@ __all__ += [  # options
     "check_sample_size",
     "check_sampling",
     "or_list",
+]
+__all__ += [  # weighting (data-aware low rank)
+    "ADAPTER_TRIPLETS",
+    "WEIGHTING_KINDS",
+    "Weighting",
+    "as_weight_matrix",
+    "as_weighting",
+    "as_weighting_list",
+    "check_adapter_split",
+    "check_matrix_list",
+    "check_rank_target",
+    "check_scaling",
 ]
