@@ -122,6 +122,26 @@ CALLS = {
             random_matrix((10, 8), d, r),
         ],
     ),
+    "whitened_svd": (
+        lambda w, g: lowrank.whitened_svd(w, 3, gram=g),
+        lambda d, r: [random_matrix((10, 8), d, r), _psd(8, d, r)],
+    ),
+    "whitened_svd-x": (
+        lambda w, x: lowrank.whitened_svd(w, 3, x=x),
+        lambda d, r: [random_matrix((10, 8), d, r), random_matrix((20, 8), d, r)],
+    ),
+    "shared_basis": (
+        lambda w1, w2: lowrank.shared_basis([w1, w2], 3),
+        lambda d, r: [random_matrix((6, 8), d, r), random_matrix((5, 8), d, r)],
+    ),
+    "adapter_split": (
+        lambda w: lowrank.adapter_split(w, 2),
+        lambda d, r: [random_matrix((10, 8), d, r)],
+    ),
+    "adapter_split-bottom": (
+        lambda w: lowrank.adapter_split(w, 2, which="bottom"),
+        lambda d, r: [random_matrix((10, 8), d, r)],
+    ),
 }
 
 
