@@ -68,17 +68,42 @@ CHOLQR_ASPECT = 4
 CHOLQR_MIN_SIZE = 50_000
 
 
+#: "auto" preconditions LSMR on a sparse matrix with a sketch (LSRN /
+#: Blendenpik style) when ``M >= PRECOND_SKETCH_ASPECT * N`` and
+#: ``N <= PRECOND_SKETCH_MAX_N``. The sketch is a dense ``2N x N`` matrix
+#: and its QR costs ``O(N^3)``: measured (one thread) 0.13 s at N = 1000
+#: and 1.0 s at N = 2000, while the preconditioned solve then needs about 90
+#: iterations to ``10 eps`` whatever cond(A) is (50000 x 1000, cond 1e6:
+#: 0.3-0.5 s in all, where unpreconditioned LSMR stopped at `maxiter` with a
+#: forward error of 0.64). Below 4N rows the sketch is about as large as A.
+PRECOND_SKETCH_ASPECT = 4
+PRECOND_SKETCH_MAX_N = 2000
+#: The default `tol` of ``method="auto"`` on sparse matrices and operators,
+#: in units of eps: the iteration then stops at a backward error near
+#: rounding level, and with the sketch preconditioner (cond(A N) about 6)
+#: the forward error is within a small multiple of a dense QR solve's
+#: (measured at cond 1e6: 6e-10 with tol = 10 eps against 7e-9 at 1e-14
+#: and 5e-3 at the explicit methods' sqrt(eps)).
+AUTO_TOL_EPS = 10
+
+
 def choose_lstsq_method(shape, kind="dense"):
     """The rule of ``method="auto"`` for :func:`lstsq`, in one place.
 
     * ``kind="sparse"`` or ``"operator"``: ``"lsmr"`` (its ``||A^H r||``
-      decreases monotonically, so stopping early is safe).
-    * A single dense matrix with ``M >= 4 N`` and ``M N >= 50000``:
-      ``"cholqr"``, the corrected semi-normal equations. They are as accurate
-      as a QR solve wherever they are used, because they hand over to a
-      stable QR (and SVD of R) route when A is ill-conditioned
-      (cond(A) > 0.1 / sqrt(eps)) or not certainly of full rank.
-    * Everything else (wide, square-ish, small, stacks): ``"svd"``.
+      decreases monotonically, so stopping early is safe), with the
+      preconditioner of :func:`choose_lstsq_precond` (a sketch for sparse
+      matrices with ``M >= 4 N`` and ``N <= 2000``) and ``tol = 10 eps``.
+    * A dense matrix, or a stack of them, with ``M >= 4 N`` and
+      ``M N >= 50000``: ``"cholqr"``, the corrected semi-normal equations.
+      They are as accurate as a QR solve wherever they are used, because
+      they hand over to a stable QR (and SVD of R) route when A is
+      ill-conditioned (cond(A) > 0.1 / sqrt(eps)) or not certainly of full
+      rank; in a stack, member by member (those take the SVD route, as
+      ``"svd"``). Measured on 8 x 20000 x 50: about 5x faster than a loop
+      over numpy.linalg.lstsq (the batched SVD was 2x slower than it).
+    * Everything else (wide, square-ish, small, stacks of small matrices,
+      which a batched SVD solves fastest): ``"svd"``.
 
     ``"sketch"`` is never chosen: it needs about 30 passes over A (one per
     iteration) where ``"cholqr"`` needs one Gram matrix and one pass, so it
@@ -107,15 +132,45 @@ def choose_lstsq_method(shape, kind="dense"):
     ('svd', 'svd')
     >>> lowrank.choose_lstsq_method((200000, 2000), kind="sparse")
     'lsmr'
+    >>> lowrank.choose_lstsq_method((8, 20000, 50))
+    'cholqr'
     """
     check_choice(kind, ("dense", "sparse", "operator"), "kind")
     if kind != "dense":
         return "lsmr"
-    if len(shape) == 2:
-        m, n = shape
-        if m >= CHOLQR_ASPECT * n and m * n >= CHOLQR_MIN_SIZE:
-            return "cholqr"
+    m, n = shape[-2:]
+    if m >= CHOLQR_ASPECT * n and m * n >= CHOLQR_MIN_SIZE:
+        return "cholqr"
     return "svd"
+
+
+def choose_lstsq_precond(shape, kind):
+    """The preconditioner ``method="auto"`` gives LSMR: ``"sketch"`` or None.
+
+    ``"sketch"`` (``N = R^{-1}``, R from the QR of a sparse sign sketch of
+    ``2 N`` rows; Blendenpik [Avron, Maymounkov & Toledo 2010] / LSRN
+    [Meng, Saunders & Mahoney 2014]) for a scipy.sparse `a` with
+    ``M >= 4 N`` and ``N <= 2000``: then ``cond(A N)`` is about 6 whatever
+    cond(A) is, and LSMR converges in about 90 iterations to ``10 eps``.
+    None otherwise: wide or square-ish matrices (the sketch would be as
+    large as A), ``N > 2000`` (the sketch's dense QR, ``O(N^3)``, took 1 s
+    at N = 2000 and grows 8x per doubling), and LinearOperators, whose
+    sketch ``S A`` would cost N products with ``A^H``; for those the
+    ConvergenceWarning says to pass `precond`.
+
+    Examples
+    --------
+    >>> from lowrank.linalg._lstsq._api import choose_lstsq_precond
+    >>> choose_lstsq_precond((50000, 1000), "sparse")
+    'sketch'
+    >>> choose_lstsq_precond((50000, 1000), "operator") is None
+    True
+    """
+    m, n = shape
+    tall = m >= PRECOND_SKETCH_ASPECT * n
+    if kind == "sparse" and tall and 0 < n <= PRECOND_SKETCH_MAX_N:
+        return "sketch"
+    return None
 
 
 def _kind(a):
@@ -172,20 +227,40 @@ def _scalar_or_array(value, vector, single):
     return value
 
 
-def _warn_unconverged(converged, method, tol):
+def _advice(method, kind, precond):
+    """What to do about an unconverged Krylov solve, for the warning."""
+    if method not in RANKLESS_METHODS:
+        return "Increase `maxiter`."
+    if precond is not None:
+        return "Increase `maxiter`, or pass a larger `tol`."
+    if kind == "operator":
+        return (
+            "Pass a right preconditioner `precond` (e.g. the R of a QR of "
+            "a related matrix, or a LinearOperator), or materialise A as a "
+            'sparse or dense matrix and pass precond="sketch"; or increase '
+            "`maxiter`."
+        )
+    return 'Pass precond="sketch" (or "column"), or increase `maxiter`.'
+
+
+def _warn_unconverged(converged, method, tol, kind="dense", precond=None, reached=None):
     if np.all(converged):
         return
     count = int(np.size(converged) - np.count_nonzero(converged))
+    accuracy = ""
+    if reached is not None:
+        accuracy = (
+            f" (estimated backward error ||A^H r|| / (||A|| ||r||) reached: "
+            f"{float(np.max(reached)):.1e})"
+        )
     warnings.warn(
         f"method={method!r} did not reach the tolerance for {count} of "
         f"{np.size(converged)} right-hand side(s) within `maxiter`"
         + (f" (tol={tol:g})" if tol is not None else "")
-        + "; the result is less accurate than asked for (converged=False). "
-        + (
-            "Increase `maxiter`, or use a preconditioner (`precond`)."
-            if method in RANKLESS_METHODS
-            else "Increase `maxiter`."
-        ),
+        + "; the result is less accurate than asked for (converged=False)"
+        + accuracy
+        + ". "
+        + _advice(method, kind, precond),
         ConvergenceWarning,
         stacklevel=3,
     )
@@ -528,7 +603,8 @@ def _operator_dtype(a):
 def _lstsq_operator(a, b, method, atol, rtol, damp, rng, tol, maxiter, precond):
     """lstsq for a scipy.sparse matrix or a LinearOperator (2-D only)."""
     kind = _kind(a)
-    if method == "auto":
+    auto = method == "auto"
+    if auto:
         method = choose_lstsq_method(a.shape, kind)
     else:
         check_dense_only_method(
@@ -552,7 +628,18 @@ def _lstsq_operator(a, b, method, atol, rtol, damp, rng, tol, maxiter, precond):
     tol, maxiter, damp = _check_options(
         method, tol, maxiter, precond, damp, (m, n), dtype
     )
-    options = LstsqOptions(damp, tol, maxiter, check_rng(rng), precond, True)
+    if auto:
+        # The default contract (see `choose_lstsq_method`): a sketch
+        # preconditioner where the shape makes it pay, and a tolerance near
+        # rounding level.
+        if precond is None:
+            precond = choose_lstsq_precond((m, n), kind)
+        if tol is None:
+            tol = AUTO_TOL_EPS * float(np.finfo(dtype).eps)
+    options = LstsqOptions(
+        damp, tol, maxiter, check_rng(rng), precond, True, refine=auto
+    )
+    reached = None
     if m == 0 or n == 0 or b.shape[1] == 0:
         sol = _empty_solution((), n, b.shape[1], dtype, b, True)
     else:
@@ -563,5 +650,17 @@ def _lstsq_operator(a, b, method, atol, rtol, damp, rng, tol, maxiter, precond):
                 if kind == "operator"
                 else "the solution is not finite (overflow)"
             )
-    _warn_unconverged(sol.converged, method, tol)
+        if kind == "sparse" and not np.all(sol.converged):
+            reached = _backward_error(a, b, sol.x)
+    _warn_unconverged(sol.converged, method, tol, kind, precond, reached)
     return _result(sol, sol.residuals, vector, single=True)
+
+
+def _backward_error(a, b, x):
+    """``||A^H r|| / (||A||_F ||r||)`` per column (sparse `a`), for the warning."""
+    r = b - a @ x
+    z = np.asarray(a.conj().T @ r)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.linalg.norm(z, axis=0) / (
+            scipy.sparse.linalg.norm(a) * np.linalg.norm(r, axis=0)
+        )
