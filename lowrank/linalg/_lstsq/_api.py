@@ -227,7 +227,7 @@ def _scalar_or_array(value, vector, single):
     return value
 
 
-def _advice(method, kind, precond):
+def _advice(method, kind, precond, shape):
     """What to do about an unconverged Krylov solve, for the warning."""
     if method not in RANKLESS_METHODS:
         return "Increase `maxiter`."
@@ -240,10 +240,17 @@ def _advice(method, kind, precond):
             'sparse or dense matrix and pass precond="sketch"; or increase '
             "`maxiter`."
         )
+    if shape[-2] < shape[-1]:
+        return (
+            'Pass a right preconditioner `precond` ("column", or an (N, N) '
+            "matrix M with A M^{-1} well conditioned), or increase `maxiter`."
+        )
     return 'Pass precond="sketch" (or "column"), or increase `maxiter`.'
 
 
-def _warn_unconverged(converged, method, tol, kind="dense", precond=None, reached=None):
+def _warn_unconverged(
+    converged, method, tol, kind="dense", precond=None, reached=None, shape=(0, 0)
+):
     if np.all(converged):
         return
     count = int(np.size(converged) - np.count_nonzero(converged))
@@ -260,7 +267,7 @@ def _warn_unconverged(converged, method, tol, kind="dense", precond=None, reache
         + "; the result is less accurate than asked for (converged=False)"
         + accuracy
         + ". "
-        + _advice(method, kind, precond),
+        + _advice(method, kind, precond, shape),
         ConvergenceWarning,
         stacklevel=3,
     )
@@ -560,7 +567,7 @@ def lstsq(
         sol = _krylov_over_stack(method, a, b, options)
     else:
         sol = LSTSQ_METHODS[method](a, b, atol, rtol, options)
-    _warn_unconverged(sol.converged, method, tol)
+    _warn_unconverged(sol.converged, method, tol, shape=a.shape)
     residuals = sol.residuals
     if residuals is None:
         residuals = _squared_residuals(a, b, sol.x)
@@ -652,7 +659,7 @@ def _lstsq_operator(a, b, method, atol, rtol, damp, rng, tol, maxiter, precond):
             )
         if kind == "sparse" and not np.all(sol.converged):
             reached = _backward_error(a, b, sol.x)
-    _warn_unconverged(sol.converged, method, tol, kind, precond, reached)
+    _warn_unconverged(sol.converged, method, tol, kind, precond, reached, (m, n))
     return _result(sol, sol.residuals, vector, single=True)
 
 
