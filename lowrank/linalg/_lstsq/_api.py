@@ -309,8 +309,11 @@ def lstsq(
         Algorithm (accuracy and cost in Notes):
 
         * ``"auto"`` (default): :func:`choose_lstsq_method` — ``"lsmr"`` for
-          sparse matrices and operators, ``"cholqr"`` for single dense
-          matrices with ``M >= 4 N`` and ``M N >= 50000``, else ``"svd"``.
+          sparse matrices and operators (with a sketch preconditioner for
+          sparse matrices with ``M >= 4 N`` and ``N <= 2000``, ``tol = 10
+          eps`` and one refinement step; see Notes), ``"cholqr"`` for dense
+          matrices and stacks with ``M >= 4 N`` and ``M N >= 50000``, else
+          ``"svd"``.
         * ``"svd"``: thin SVD, ``x = V diag(s)^+ U^H b`` (what LAPACK's gelsd
           computes). Stacks in one batched call.
         * ``"qr"``: complete orthogonal decomposition from column-pivoted QR
@@ -330,9 +333,12 @@ def lstsq(
           rank under the cutoff, or cond(A) > 0.1 / sqrt(eps), or refinement
           stalls, it switches to a stable QR (shifted CholeskyQR3 or
           Householder) and the SVD of its R; wide A always takes that route
-          through ``A^H``. Stacks of small matrices (at most 1024 entries
-          each) take that QR route batched (one Householder QR and one SVD
-          of R for the whole stack).
+          through ``A^H``. Stacks of tall matrices run the semi-normal
+          equations batched (numpy's batched products and solves), members
+          that are not certainly well conditioned and of full rank taking
+          the QR route one by one; stacks of small matrices (at most 1024
+          entries each) take that QR route batched (one Householder QR and
+          one SVD of R for the whole stack).
         * ``"sketch"``: sketch-and-precondition for big dense tall A: a
           sparse sign sketch ``S A`` of ``8 N`` rows (8 nonzeros per column),
           its QR ``S A = Q_s R_s``, warm start from the sketched problem's
@@ -376,7 +382,10 @@ def lstsq(
         with a preconditioner, of ``A N``). Defaults: ``"sketch"`` runs to
         rounding level (``||A^H r|| <= eps ||A|| (||r|| + ||A|| ||x|| +
         ||b||)``, or until it stops decreasing within 10x of that);
-        ``sqrt(eps)`` for ``"lsqr"``/``"lsmr"``.
+        ``sqrt(eps)`` for ``"lsqr"``/``"lsmr"`` named explicitly;
+        ``10 eps`` for ``"auto"`` on sparse matrices and operators, which
+        then also refines once (a second solve for the correction from the
+        recomputed residual ``b - A x``).
     maxiter : int, optional
         Iterative methods: the iteration cap (defaults: ``20 + 10
         log2(1/eps)`` for ``"sketch"``, ``2 min(M, N) + 100`` otherwise).
@@ -448,8 +457,28 @@ def lstsq(
     ``"sketch"`` ``8 M N`` for the sketch, ``O(N^3)`` for its QR, and one
     pass over A per step (about 30).
 
+    **The default contract on sparse matrices and operators.** The default
+    call returns a solution whose backward error is near a backward-stable
+    dense solver's and whose forward error is within 100x of dense
+    LAPACK's (gelsd) on the same problem, or warns
+    (:class:`~lowrank.exceptions.ConvergenceWarning`, with the backward
+    error reached and what to do). Tall sparse matrices (``M >= 4 N``,
+    ``N <= 2000``) are preconditioned by a sparse sign sketch of ``2 N``
+    rows (Blendenpik and LSRN's preconditioner [5]_), which makes ``cond(A N)`` about 6
+    whatever cond(A) is; LSMR then runs to ``tol = 10 eps`` and one
+    refinement step removes the drift of its recurrences. Measured on
+    50000 x 1000 (density 2e-3 plus identity, columns scaled to cond 1e6,
+    consistent b): forward error 5e-13 in 0.4-0.8 s, where unpreconditioned
+    LSMR stopped at `maxiter` with 0.6 and scipy's lsqr did not converge in
+    20000 iterations (28 s). A LinearOperator is not sketched (``S A``
+    would cost N products with ``A^H``) and wide or square-ish sparse
+    matrices are not either; there LSMR runs unpreconditioned to the same
+    tolerance and, if it cannot reach it within `maxiter`, the warning says
+    to pass `precond` (or to materialise the operator).
+
     **Residuals** are always returned, computed from x: ``||b - A x||^2``
-    per right-hand side.
+    per right-hand side, so ``residuals`` and ``converged`` together say
+    how accurate a result is.
 
     References
     ----------
@@ -514,6 +543,25 @@ def lstsq(
     ...                     precond="sketch", tol=1e-10, rng=0)
     >>> bool(res.converged.all()), bool(res.n_iter.max() < 40)
     (True, True)
+
+    The default on a tall sparse matrix: preconditioned, to rounding level
+    (cond(A) is 1e6 here; unpreconditioned LSMR would stop at `maxiter`):
+
+    >>> s = scipy.sparse.random(4000, 100, density=0.02, random_state=2)
+    >>> s = (s + scipy.sparse.eye(4000, 100)) @ scipy.sparse.diags(
+    ...     np.logspace(0, -6, 100))
+    >>> x_true = rng.standard_normal(100)
+    >>> res = lowrank.lstsq(s, s @ x_true, rng=0)
+    >>> bool(res.converged), bool(np.linalg.norm(res.x - x_true) < 1e-8)
+    (True, True)
+
+    A stack of tall problems (batched semi-normal equations, refined):
+
+    >>> tall = rng.standard_normal((4, 5000, 20))
+    >>> rhs = rng.standard_normal((4, 5000))
+    >>> res = lowrank.lstsq(tall, rhs)
+    >>> np.allclose(res.x[2], np.linalg.lstsq(tall[2], rhs[2], rcond=None)[0])
+    True
     """
     if is_dask_array(a):
         sol, vector = lstsq_distributed(
