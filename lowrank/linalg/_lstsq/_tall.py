@@ -289,9 +289,10 @@ def _lstsq_seminormal_stack(a, b, atol, rtol, options):
     at rounding level. The safety net of the single-matrix route, member by
     member: a member that is not certainly of full rank, has cond(A) beyond
     ``0.1 / sqrt(eps)`` or whose refinement stalls is solved again by the
-    batched SVD route (``"svd"``, gelsd's answer) with the others of its
-    kind. Everything runs on numpy's BLAS pool. Measured on 8 x 20000 x 50
-    (one thread): 0.031 s, against 0.16 s for a loop over
+    single-matrix QR route (`lstsq_tall_route` without the semi-normal
+    equations: shifted CholeskyQR3 or Householder, SVD of R, the rank
+    rule). The batched part runs on numpy's BLAS pool. Measured on 8 x
+    20000 x 50 (one thread): 0.044 s, against 0.16 s for a loop over
     numpy.linalg.lstsq and 0.34 s for the batched SVD.
     """
     batch = a.shape[:-2]
