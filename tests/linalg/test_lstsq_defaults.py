@@ -214,3 +214,21 @@ def test_tiny_stack_matches_numpy_loop(dtype):
     kappa = np.linalg.cond(a.astype(np.complex128))
     kappa[7] = 10.0
     _assert_stack_matches_numpy(a, b, res, np.minimum(kappa, 1e3))
+
+
+def test_tall_stack_extreme_scales_take_the_qr_route():
+    """Members whose Gram matrix overflows or underflows are not trusted to it."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((3, 2500, 20))
+    b = rng.standard_normal((3, 2500))
+    a[1] *= 1e160  # A^H A overflows
+    a[2] *= 1e-160  # A^H A is subnormal
+    res = lowrank.lstsq(a, b)
+    np.testing.assert_array_equal(res.n_iter, [1, 0, 0])
+    np.testing.assert_array_equal(res.rank, 20)
+    for i in range(3):
+        x_np = np.linalg.lstsq(a[i], b[i], rcond=None)[0]
+        scale = np.abs(x_np).max()
+        np.testing.assert_allclose(res.x[i] / scale, x_np / scale, atol=1e-12)
+        r_np = np.sum((b[i] - a[i] @ x_np) ** 2)
+        np.testing.assert_allclose(res.residuals[i], r_np, rtol=1e-12)

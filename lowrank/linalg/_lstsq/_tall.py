@@ -305,12 +305,23 @@ def _lstsq_seminormal_stack(a, b, atol, rtol, options):
     rtol3 = np.broadcast_to(rtol, batch).reshape(p)
     damp3 = np.broadcast_to(np.asarray(options.damp, float), batch).reshape(p)
     ah = conj_t(a3)
-    g = ah @ a3
-    lam = np.linalg.eigvalsh(g)  # ascending, real
+    with np.errstate(over="ignore", invalid="ignore"):
+        g = ah @ a3
+    # A^H A overflows for huge entries (A itself is finite, tested before):
+    # those members go to Householder, as in `lstsq_tall_route`; those with
+    # tiny entries take the QR route too.
+    finite = np.isfinite(g).all(axis=(-2, -1))
+    eye = np.eye(n, dtype=g.dtype)
+    lam = np.linalg.eigvalsh(np.where(finite[:, None, None], g, eye))
     s_max = np.sqrt(np.maximum(lam[:, -1], 0.0))
     s_min = np.sqrt(np.maximum(lam[:, 0], 0.0))
-    good = (s_max <= cholqr2_threshold(a.dtype) * s_min) & (
-        s_min > FULL_RANK_MARGIN * (atol3 + rtol3 * s_max)
+    info = np.finfo(a.dtype)
+    good = (
+        finite
+        # Tiny entries: a Gram matrix in the subnormal range has lost digits.
+        & (lam[:, 0] >= info.tiny / info.eps)
+        & (s_max <= cholqr2_threshold(a.dtype) * s_min)
+        & (s_min > FULL_RANK_MARGIN * (atol3 + rtol3 * s_max))
     )
     x = np.zeros((p, n, k), a.dtype)
     rr = np.zeros((p, k), s_max.dtype)
@@ -327,7 +338,8 @@ def _lstsq_seminormal_stack(a, b, atol, rtol, options):
         for i in bad:
             sub = lstsq_tall_route(
                 DenseTall(a3[i]), b3[i], atol3[i], rtol3[i], float(damp3[i]),
-                qr_start="scholqr3", seminormal=False,
+                qr_start="scholqr3" if finite[i] else "householder",
+                seminormal=False,
             )  # fmt: skip
             x[i], rank[i] = sub.x, sub.rank
             r = b3[i] - a3[i] @ sub.x
