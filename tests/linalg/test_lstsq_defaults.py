@@ -82,6 +82,25 @@ def test_sparse_default_several_rhs_and_float32():
         assert _forward(res.x[:, j], scale * x_true) <= 100 * dense_error
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_sparse_default_damped(dtype):
+    """With damp the sketch preconditions [A; d I]: converges, dense accuracy.
+
+    (The R of the sketch of A alone left [A N; d N] with cond ~ d / s_min(A),
+    and LSMR stopped at `maxiter`.)
+    """
+    s, _, _ = _ill_conditioned_sparse(m=3000, n=60, cond=1e4)
+    s = s.astype(dtype)
+    b = random_matrix((3000, 2), dtype, np.random.default_rng(6))
+    d = 0.5
+    aug = np.vstack([s.toarray(), d * np.eye(60)])
+    rhs = np.vstack([b, np.zeros((60, 2))])
+    x_ref = np.linalg.lstsq(aug, rhs, rcond=None)[0]
+    res = lowrank.lstsq(s, b, damp=d, rng=0)
+    assert np.all(res.converged)
+    assert _forward(res.x, x_ref) <= 1e3 * eps(np.float64)
+
+
 def test_choose_lstsq_precond_rule():
     assert choose_lstsq_precond((50000, 1000), "sparse") == "sketch"
     assert choose_lstsq_precond((4000, 1000), "sparse") == "sketch"

@@ -706,15 +706,15 @@ def _lstsq_operator(a, b, method, atol, rtol, damp, rng, tol, maxiter, precond):
                 else "the solution is not finite (overflow)"
             )
         if kind == "sparse" and not np.all(sol.converged):
-            reached = _backward_error(a, b, sol.x)
+            reached = _backward_error(a, b, sol.x, float(damp))
     _warn_unconverged(sol.converged, method, tol, kind, precond, reached, (m, n))
     return _result(sol, sol.residuals, vector, single=True)
 
 
-def _backward_error(a, b, x):
-    """``||A^H r|| / (||A||_F ||r||)`` per column (sparse `a`), for the warning."""
+def _backward_error(a, b, x, damp):
+    """``||A^H r - d^2 x|| / (||A||_F ||r||)`` per column (sparse `a`)."""
     r = b - a @ x
-    z = np.asarray(a.conj().T @ r)
+    z = np.asarray(a.conj().T @ r) - damp * damp * x
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.linalg.norm(z, axis=0) / (
             scipy.sparse.linalg.norm(a) * np.linalg.norm(r, axis=0)

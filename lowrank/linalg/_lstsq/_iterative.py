@@ -156,11 +156,14 @@ def _sketch_of(op, d, rng):
     )
 
 
-def make_preconditioner(precond, op, rng):
+def make_preconditioner(precond, op, rng, damp=0.0):
     """Turn `precond` into an object with ``solve(y) = N y`` and ``solve_h(z) = N^H z``.
 
-    The solver then works on ``A N`` and returns ``x = N y``. Returns None for
-    no preconditioning. Validates the user's preconditioner.
+    The solver then works on ``A N`` (``[A N; d N]`` with damping) and
+    returns ``x = N y``. Returns None for no preconditioning. Validates the
+    user's preconditioner. ``"sketch"`` with ``damp = d > 0`` factors
+    ``[S A; d I]``, the sketch of the damped operator ``[A; d I]`` (the R of
+    ``S A`` alone leaves ``d R^{-1}`` as large as ``d / s_min(A)``).
     """
     m, n = op.shape
     # The boundary's rule, applied where the problem's N and dtype are known.
@@ -175,7 +178,8 @@ def make_preconditioner(precond, op, rng):
             return _Diagonal(inverse)
         if precond == "sketch":
             d = min(max(PRECOND_SKETCH_FACTOR * n, n + 1), m)
-            r = np.linalg.qr(_sketch_of(op, d, rng), mode="r")
+            sa = _sketch_of(op, d, rng)
+            r = np.linalg.qr(sa, mode="r")
             diag = np.abs(np.diagonal(r))
             if m < n or not diag.min() > 100 * np.finfo(op.dtype).eps * diag.max():
                 warnings.warn(
@@ -186,6 +190,9 @@ def make_preconditioner(precond, op, rng):
                     stacklevel=4,
                 )
                 return None
+            if damp:
+                rows = damp * np.eye(n, dtype=sa.dtype)
+                r = np.linalg.qr(np.vstack([sa, rows]), mode="r")
             return _Triangular(r)
     if kind == "operator":
         return _Operator(precond, op.dtype)
@@ -249,7 +256,7 @@ def lstsq_krylov(solver, a, b, options):
     op = as_operator(a, b.dtype)
     m, n = op.shape
     damp = float(options.damp)
-    prec = make_preconditioner(options.precond, op, options.rng)
+    prec = make_preconditioner(options.precond, op, options.rng, damp)
     tol = options.tol if options.tol is not None else default_tol(b.dtype)
     maxiter = (
         options.maxiter if options.maxiter is not None else default_maxiter((m, n))
