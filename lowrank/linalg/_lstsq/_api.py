@@ -396,8 +396,10 @@ def lstsq(
         scipy.sparse matrices); the solver works
         on ``A N`` and returns ``x = N y``. ``"column"``: N scales the
         columns of A to unit norm. ``"sketch"``: ``N = R^{-1}`` with R from
-        the QR of a sparse sign sketch of ``2 N`` rows (LSRN/Blendenpik's
-        preconditioner; ``O(N^3)`` to build). An (N, N) array or sparse
+        the QR of a sparse sign sketch ``S A`` of ``2 N`` rows
+        (LSRN/Blendenpik's preconditioner; ``O(N^3)`` to build; with `damp`
+        the QR of ``[S A; d I]``). The default on tall sparse matrices
+        (:func:`choose_lstsq_method`). An (N, N) array or sparse
         matrix M gives ``N = M^{-1}`` (triangular M is solved as such, other
         M are LU-factored once), e.g. the R of a QR of a related matrix. A
         LinearOperator P is N itself (``x = P y``, with ``P.rmatmat`` for
