@@ -101,6 +101,19 @@ def test_sparse_default_damped(dtype):
     assert _forward(res.x, x_ref) <= 1e3 * eps(np.float64)
 
 
+def test_sparse_default_rank_deficient_is_quiet_and_minimum_norm():
+    """An empty column: no sketch preconditioner, no warning, A^+ b."""
+    s = scipy.sparse.random(4000, 100, density=0.02, random_state=1, format="csc")
+    s = s + scipy.sparse.eye(4000, 100, format="csc")
+    s = (s @ scipy.sparse.diags(np.arange(100) != 5)).tocsr()  # column 5 empty
+    b = np.random.default_rng(0).standard_normal(4000)
+    res = lowrank.lstsq(s, b, rng=0)
+    x_ref = np.linalg.lstsq(s.toarray(), b, rcond=None)[0]
+    assert res.converged
+    assert res.x[5] == 0
+    assert _forward(res.x, x_ref) <= 1e3 * eps(np.float64)
+
+
 def test_choose_lstsq_precond_rule():
     assert choose_lstsq_precond((50000, 1000), "sparse") == "sketch"
     assert choose_lstsq_precond((4000, 1000), "sparse") == "sketch"

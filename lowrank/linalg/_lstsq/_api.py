@@ -685,16 +685,22 @@ def _lstsq_operator(a, b, method, atol, rtol, damp, rng, tol, maxiter, precond):
     tol, maxiter, damp = _check_options(
         method, tol, maxiter, precond, damp, (m, n), dtype
     )
+    chosen = False
     if auto:
         # The default contract (see `choose_lstsq_method`): a sketch
         # preconditioner where the shape makes it pay, and a tolerance near
         # rounding level.
-        if precond is None:
+        chosen = precond is None
+        if chosen:
             precond = choose_lstsq_precond((m, n), kind)
         if tol is None:
             tol = AUTO_TOL_EPS * float(np.finfo(dtype).eps)
+    # A preconditioner the rule chose falls back without a FallbackWarning
+    # (A rank deficient: LSMR still converges to the minimum-norm solution,
+    # or the ConvergenceWarning says so).
+    explicit = not (auto and chosen)
     options = LstsqOptions(
-        damp, tol, maxiter, check_rng(rng), precond, True, refine=auto
+        damp, tol, maxiter, check_rng(rng), precond, explicit, refine=auto
     )
     reached = None
     if m == 0 or n == 0 or b.shape[1] == 0:

@@ -156,14 +156,16 @@ def _sketch_of(op, d, rng):
     )
 
 
-def make_preconditioner(precond, op, rng, damp=0.0):
+def make_preconditioner(precond, op, rng, damp=0.0, warn=True):
     """Turn `precond` into an object with ``solve(y) = N y`` and ``solve_h(z) = N^H z``.
 
     The solver then works on ``A N`` (``[A N; d N]`` with damping) and
     returns ``x = N y``. Returns None for no preconditioning. Validates the
     user's preconditioner. ``"sketch"`` with ``damp = d > 0`` factors
     ``[S A; d I]``, the sketch of the damped operator ``[A; d I]`` (the R of
-    ``S A`` alone leaves ``d R^{-1}`` as large as ``d / s_min(A)``).
+    ``S A`` alone leaves ``d R^{-1}`` as large as ``d / s_min(A)``). If the
+    sketch shows A rank deficient there is no preconditioner: a
+    FallbackWarning if `warn`.
     """
     m, n = op.shape
     # The boundary's rule, applied where the problem's N and dtype are known.
@@ -182,6 +184,8 @@ def make_preconditioner(precond, op, rng, damp=0.0):
             r = np.linalg.qr(sa, mode="r")
             diag = np.abs(np.diagonal(r))
             if m < n or not diag.min() > 100 * np.finfo(op.dtype).eps * diag.max():
+                if not warn:
+                    return None
                 warnings.warn(
                     "the sketch of `a` is numerically rank deficient (or `a` is "
                     'wide), so precond="sketch" cannot be built; solving '
@@ -256,7 +260,9 @@ def lstsq_krylov(solver, a, b, options):
     op = as_operator(a, b.dtype)
     m, n = op.shape
     damp = float(options.damp)
-    prec = make_preconditioner(options.precond, op, options.rng, damp)
+    prec = make_preconditioner(
+        options.precond, op, options.rng, damp, warn=options.explicit
+    )
     tol = options.tol if options.tol is not None else default_tol(b.dtype)
     maxiter = (
         options.maxiter if options.maxiter is not None else default_maxiter((m, n))
