@@ -105,7 +105,7 @@ def test_sparse_default_rank_deficient_is_quiet_and_minimum_norm():
     """An empty column: no sketch preconditioner, no warning, A^+ b."""
     s = scipy.sparse.random(4000, 100, density=0.02, random_state=1, format="csc")
     s = s + scipy.sparse.eye(4000, 100, format="csc")
-    s = (s @ scipy.sparse.diags(np.arange(100) != 5)).tocsr()  # column 5 empty
+    s = (s @ scipy.sparse.diags((np.arange(100) != 5) * 1.0)).tocsr()  # no column 5
     b = np.random.default_rng(0).standard_normal(4000)
     res = lowrank.lstsq(s, b, rng=0)
     x_ref = np.linalg.lstsq(s.toarray(), b, rcond=None)[0]
