@@ -97,12 +97,12 @@ def case_sparse(repeat, dense):
         t, (out, warned) = median_time(
             _quiet(solve), repeat=reps, warmup=1 if reps > 1 else 0
         )
-        if isinstance(out, tuple) and label.startswith("scipy"):
-            x, iters, ok = out[0], out[2], out[1] in (1, 2)
-        elif isinstance(out, tuple):
-            x, iters, ok = out[0], "-", True
-        else:
+        if isinstance(out, lowrank.LstsqResult):
             x, iters, ok = out.x, out.n_iter, bool(out.converged)
+        elif label.startswith("scipy"):
+            x, iters, ok = out[0], out[2], out[1] in (1, 2)
+        else:
+            x, iters, ok = out[0], "-", True
         r = b - s @ x
         forward = np.linalg.norm(x - x_true) / np.linalg.norm(x_true)
         scale = norm_f * np.linalg.norm(x) + np.linalg.norm(b)
