@@ -10,6 +10,8 @@ from them; the sizes per mode are in :data:`SIZES`.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 import scipy.sparse
@@ -38,6 +40,9 @@ SIZES = {
         "lstsq_tall": (300, 10),
         "lstsq_sketch": (400, 10),
         "lstsq_sparse": (600, 20, 0.05),
+        "lstsq_default_sparse": (600, 20, 0.05),
+        "lstsq_stack": (4, 400, 10),
+        "lstsq_tiny_stack": (50, 12, 5),
         "lowrank": (60, 40, 5),
         "lowrank_sparse": (100, 50, 0.05),
         "columns": (60, 5),
@@ -52,6 +57,9 @@ SIZES = {
         "lstsq_tall": (20000, 100),
         "lstsq_sketch": (40000, 200),
         "lstsq_sparse": (40000, 400, 5e-3),
+        "lstsq_default_sparse": (20000, 400, 5e-3),
+        "lstsq_stack": (8, 20000, 50),
+        "lstsq_tiny_stack": (20000, 12, 5),
         "lowrank": (800, 600, 20),
         "lowrank_sparse": (2000, 500, 5e-3),
         "columns": (800, 40),
@@ -70,6 +78,9 @@ SIZES = {
         "lstsq_tall": (100000, 100),
         "lstsq_sketch": (200000, 500),
         "lstsq_sparse": (200000, 2000, 1e-3),
+        "lstsq_default_sparse": (50000, 1000, 2e-3),
+        "lstsq_stack": (8, 20000, 50),
+        "lstsq_tiny_stack": (20000, 12, 5),
         "lowrank": (4000, 3000, 50),
         "lowrank_sparse": (20000, 5000, 1e-3),
         "columns": (2000, 50),
@@ -382,9 +393,97 @@ def _lstsq_sparse_case(size, rng):
     )
 
 
+def _without_warnings(run):
+    """`run` with warnings recorded, not raised (a peer may not converge)."""
+
+    def quiet():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return run()
+
+    return quiet
+
+
+def _lstsq_default_sparse_case(size, rng):
+    """Issue #17: the default call on a sparse ill-conditioned tall problem."""
+    m, n, density = size["lstsq_default_sparse"]
+    s = bench_lstsq.sparse_problem(rng, m, n, density, 1e6)
+    x_true = rng.standard_normal(n)
+    b = s @ x_true
+
+    def solution(out):
+        return out.x if isinstance(out, lowrank.LstsqResult) else out[0]
+
+    def forward(out):
+        return bench_lstsq.forward_error(solution(out), x_true)
+
+    def iterations(out):
+        if isinstance(out, lowrank.LstsqResult):
+            iters, ok = int(np.max(out.n_iter)), bool(np.all(out.converged))
+        else:
+            iters, ok = int(out[2]), out[1] in (1, 2)
+        return f"{iters} iterations" + ("" if ok else ", not converged")
+
+    return Case(
+        LSTSQ,
+        f"default call, sparse {m}x{n} density {density:g} cond 1e6, "
+        "consistent b (issue #17)",
+        "forward error ||x - x_true|| / ||x_true||",
+        [
+            _lowrank("lstsq (auto)", lambda: lowrank.lstsq(s, b, rng=0)),
+            _lowrank(
+                'lstsq method="lsmr" (the old default)',
+                _without_warnings(lambda: lowrank.lstsq(s, b, method="lsmr")),
+            ),
+            Peer(
+                "scipy.sparse.linalg.lsqr atol=btol=1e-10",
+                lambda: scipy.sparse.linalg.lsqr(
+                    s, b, atol=1e-10, btol=1e-10, iter_lim=20000
+                ),
+            ),
+        ],
+        forward,
+        iterations,
+    )
+
+
+def _numpy_lstsq_loop(a, b):
+    return np.stack(
+        [np.linalg.lstsq(a[i], b[i], rcond=None)[0] for i in range(a.shape[0])]
+    )
+
+
+def _lstsq_stack_case(size, rng, key):
+    """Issue #17: a stack against a Python loop over numpy.linalg.lstsq."""
+    shape = size[key]
+    a = rng.standard_normal(shape)
+    b = rng.standard_normal(shape[:-1])
+    x_loop = _numpy_lstsq_loop(a, b)
+
+    def difference(x):
+        x = np.asarray(x)
+        diff = np.linalg.norm(x - x_loop, axis=-1) / np.linalg.norm(x_loop, axis=-1)
+        return float(diff.max())
+
+    return Case(
+        LSTSQ,
+        "stack " + " x ".join(map(str, shape)) + " (issue #17)",
+        "largest ||x - x_numpy|| / ||x_numpy|| over the stack",
+        [
+            _lowrank("lstsq (auto)", lambda: lowrank.lstsq(a, b).x),
+            _lowrank('lstsq method="svd"', lambda: lowrank.lstsq(a, b, method="svd").x),
+            Peer("numpy.linalg.lstsq loop", lambda: _numpy_lstsq_loop(a, b)),
+        ],
+        difference,
+    )
+
+
 def lstsq_cases(size, rng):
     for make in (_lstsq_tall_case, _lstsq_sketch_case, _lstsq_sparse_case):
         yield make(size, rng)
+    yield _lstsq_default_sparse_case(size, rng)
+    yield _lstsq_stack_case(size, rng, "lstsq_stack")
+    yield _lstsq_stack_case(size, rng, "lstsq_tiny_stack")
 
 
 # ---------------------------------------------------- low-rank approximation

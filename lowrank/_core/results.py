@@ -136,8 +136,10 @@ class LstsqResult(NamedTuple):
         ``"lsqr"`` and ``"lsmr"``, which do not determine it.
     n_iter : int or ndarray of int, shape (...) or (..., K)
         Iterations per right-hand side: 0 for the direct methods ``"svd"``
-        and ``"qr"``; refinement steps for ``"cholqr"``; LSQR/LSMR
-        iterations for ``"sketch"``, ``"lsqr"`` and ``"lsmr"``.
+        and ``"qr"``; refinement steps for ``"cholqr"`` (0 where it took
+        its QR route); LSQR/LSMR iterations for ``"sketch"``, ``"lsqr"``
+        and ``"lsmr"`` (for ``"auto"`` on sparse matrices and operators,
+        those of both solves, the refinement's included).
     converged : bool or ndarray of bool, shape (...) or (..., K)
         Whether each right-hand side met its tolerance; always True for the
         direct methods. A False comes with a

@@ -34,6 +34,9 @@ class LstsqOptions(NamedTuple):
     # `a` has not been tested for NaN/Inf yet: the method must do it (on its
     # Gram matrix, see `_validation.finite_or_raise`) before anything else.
     finite_pending: bool = False
+    # "lsqr"/"lsmr": after converging, solve once more for the correction
+    # from the recomputed residual ``b - A x`` (the default of "auto").
+    refine: bool = False
 
 
 class Solution(NamedTuple):

@@ -156,11 +156,16 @@ def _sketch_of(op, d, rng):
     )
 
 
-def make_preconditioner(precond, op, rng):
+def make_preconditioner(precond, op, rng, damp=0.0, warn=True):
     """Turn `precond` into an object with ``solve(y) = N y`` and ``solve_h(z) = N^H z``.
 
-    The solver then works on ``A N`` and returns ``x = N y``. Returns None for
-    no preconditioning. Validates the user's preconditioner.
+    The solver then works on ``A N`` (``[A N; d N]`` with damping) and
+    returns ``x = N y``. Returns None for no preconditioning. Validates the
+    user's preconditioner. ``"sketch"`` with ``damp = d > 0`` factors
+    ``[S A; d I]``, the sketch of the damped operator ``[A; d I]`` (the R of
+    ``S A`` alone leaves ``d R^{-1}`` as large as ``d / s_min(A)``). If the
+    sketch shows A rank deficient there is no preconditioner: a
+    FallbackWarning if `warn`.
     """
     m, n = op.shape
     # The boundary's rule, applied where the problem's N and dtype are known.
@@ -175,9 +180,12 @@ def make_preconditioner(precond, op, rng):
             return _Diagonal(inverse)
         if precond == "sketch":
             d = min(max(PRECOND_SKETCH_FACTOR * n, n + 1), m)
-            r = np.linalg.qr(_sketch_of(op, d, rng), mode="r")
+            sa = _sketch_of(op, d, rng)
+            r = np.linalg.qr(sa, mode="r")
             diag = np.abs(np.diagonal(r))
             if m < n or not diag.min() > 100 * np.finfo(op.dtype).eps * diag.max():
+                if not warn:
+                    return None
                 warnings.warn(
                     "the sketch of `a` is numerically rank deficient (or `a` is "
                     'wide), so precond="sketch" cannot be built; solving '
@@ -186,6 +194,9 @@ def make_preconditioner(precond, op, rng):
                     stacklevel=4,
                 )
                 return None
+            if damp:
+                rows = damp * np.eye(n, dtype=sa.dtype)
+                r = np.linalg.qr(np.vstack([sa, rows]), mode="r")
             return _Triangular(r)
     if kind == "operator":
         return _Operator(precond, op.dtype)
@@ -239,35 +250,74 @@ def lstsq_krylov(solver, a, b, options):
     `a` is an ndarray, a sparse matrix or a LinearOperator in b's dtype (or
     one the products promote to it), `b` of shape (M, K).
     """
-    from lowrank.linalg._lstsq._krylov import block_lsmr, block_lsqr, converged_codes
+    from lowrank.linalg._lstsq._krylov import (
+        Stop,
+        block_lsmr,
+        block_lsqr,
+        converged_codes,
+    )
 
     op = as_operator(a, b.dtype)
     m, n = op.shape
     damp = float(options.damp)
-    prec = make_preconditioner(options.precond, op, options.rng)
+    prec = make_preconditioner(
+        options.precond, op, options.rng, damp, warn=options.explicit
+    )
     tol = options.tol if options.tol is not None else default_tol(b.dtype)
     maxiter = (
         options.maxiter if options.maxiter is not None else default_maxiter((m, n))
     )
     run = block_lsqr if solver == "lsqr" else block_lsmr
-    if prec is None:
-        fused = getattr(op, "fused", None)
-        result = run(
-            op.matmat, op.rmatmat, b, damp=damp, atol=tol, btol=tol,
-            maxiter=maxiter, fused=fused,
-        )  # fmt: skip
-        x = result.x
-    else:
+    real = np.finfo(b.dtype).dtype
+
+    def solve(rhs, x_damp=None):
+        """LSQR/LSMR from 0 for `rhs`; with `x_damp`, the correction of x_damp."""
+        if prec is None:
+            fused = getattr(op, "fused", None) if x_damp is None or not damp else None
+            if x_damp is not None and damp:
+                # min ||r - A dx||^2 + d^2 ||x + dx||^2 as an augmented system.
+                aug = _Preconditioned(op, _Diagonal(np.ones(n, real)), damp)
+                rhs = np.vstack([rhs, -damp * x_damp])
+                result = run(aug.matmat, aug.rmatmat, rhs, atol=tol, btol=tol,
+                             maxiter=maxiter)  # fmt: skip
+                return result.x, result
+            result = run(
+                op.matmat, op.rmatmat, rhs, damp=damp, atol=tol, btol=tol,
+                maxiter=maxiter, fused=fused,
+            )  # fmt: skip
+            return result.x, result
         pre = _Preconditioned(op, prec, damp)
-        rhs = b if not damp else np.vstack([b, np.zeros((n, b.shape[1]), b.dtype)])
+        if damp:
+            tail = (
+                np.zeros((n, rhs.shape[1]), b.dtype)
+                if x_damp is None
+                else (-damp * x_damp)
+            )
+            rhs = np.vstack([rhs, tail])
         fused = pre.fused if hasattr(op, "fused") and not damp else None
         result = run(
             pre.matmat, pre.rmatmat, rhs, atol=tol, btol=tol, maxiter=maxiter,
             fused=fused,
         )  # fmt: skip
-        x = np.asarray(prec.solve(result.x), dtype=b.dtype)
+        return np.asarray(prec.solve(result.x), dtype=b.dtype), result
+
+    x, result = solve(b)
+    n_iter = result.n_iter
     converged = np.isin(result.istop, converged_codes())
     residuals = op.matmat(x)
     np.subtract(b, residuals, out=residuals)
+    if options.refine and np.all(converged) and np.all(np.isfinite(x)):
+        # One refinement step from the recomputed residual: the recurrences
+        # of LSQR/LSMR drift at rounding level, and A N's solution carries
+        # cond(N) into x; measured at cond 1e6, the forward error went from
+        # 1e-9 to below a dense QR solve's (6e-13 against 2.5e-12).
+        dx, again = solve(residuals, x if damp else None)
+        x = x + dx
+        n_iter = n_iter + again.n_iter
+        # Rounding level reached on the correction is as good as it gets.
+        codes = (*converged_codes(), int(Stop.ROUNDING))
+        converged = converged & np.isin(again.istop, codes)
+        residuals = op.matmat(x)
+        np.subtract(b, residuals, out=residuals)
     rr = np.sum(np.abs(residuals) ** 2, axis=0)
-    return Solution(x, np.asarray(-1, np.intp), result.n_iter, converged, rr)
+    return Solution(x, np.asarray(-1, np.intp), n_iter, converged, rr)

