@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gzip
 import math
 import os
 import pathlib
@@ -371,7 +372,7 @@ def _read_mtx(path, name, key):
     if _suffix(path) == ".mtx.gz":
         text_bytes *= DEFLATE_RATIO
     try:
-        rows, cols, entries, layout, _, _ = scipy.io.mminfo(path)
+        rows, cols, entries, layout, field, symmetry = scipy.io.mminfo(path)
     except _MTX_ERRORS as err:
         raise CommandError(
             f"cannot read {name} as Matrix Market: {one_line(err)}"
@@ -399,16 +400,103 @@ def _read_mtx(path, name, key):
             "work on (corrupt header?)"
         )
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            data = scipy.io.mmread(path)
+        body = _mtx_body(path)
+        return _mtx_matrix(body, rows, cols, entries, layout, field, symmetry)
     except _MTX_ERRORS as err:
         raise CommandError(
             f"cannot read {name} as Matrix Market: {one_line(err)}"
         ) from err
-    if scipy.sparse.issparse(data):
-        return data.tocsr()
-    return np.asarray(data)
+
+
+#: Numbers per entry line of a Matrix Market body, by layout and field.
+_MTX_VALUES = {"real": 1, "integer": 1, "double": 1, "complex": 2, "pattern": 0}
+
+
+def _mtx_body(path):
+    """The numbers after the size line, one row per entry line (numpy parses).
+
+    scipy's reader (fast_matrix_market, threaded C++) crashed the whole
+    process with a segmentation fault on a corrupted coordinate body found by
+    tests/cli/test_fuzz_readers.py; numpy's loadtxt raises ValueError
+    instead, and `_mtx_matrix` checks every count and index itself.
+    """
+    opener = gzip.open if _suffix(path) == ".mtx.gz" else open
+    with opener(path, "rt", encoding="ascii") as file:
+        for line in file:  # the banner and comments, then the size line
+            if line.strip() and not line.lstrip().startswith("%"):
+                break
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "input contained no data"
+            return np.loadtxt(file, dtype=np.float64, comments="%", ndmin=2)
+
+
+def _mtx_matrix(body, rows, cols, entries, layout, field, symmetry):
+    """The matrix of a parsed Matrix Market body, every claim checked."""
+    width = _MTX_VALUES.get(field)
+    if width is None:
+        raise ValueError(f"unknown field {field!r}")
+    if layout == "coordinate":
+        width += 2
+    if body.size == 0:
+        body = body.reshape(0, width)
+    if body.shape[1] != width:
+        raise ValueError(f"entry lines have {body.shape[1]} numbers, not {width}")
+    if not np.isfinite(body).all():
+        raise ValueError("an entry is not a finite number")
+    values = body[:, -1] if width and field != "pattern" else None
+    if field == "complex":
+        values = body[:, -2] + 1j * body[:, -1]
+    if layout == "coordinate":
+        return _mtx_coordinate(body, values, rows, cols, entries, symmetry)
+    return _mtx_array(values, rows, cols, symmetry)
+
+
+def _mtx_coordinate(body, values, rows, cols, entries, symmetry):
+    if body.shape[0] != entries:
+        raise ValueError(f"{body.shape[0]} entry lines, the header says {entries}")
+    i, j = body[:, 0], body[:, 1]
+    if not (
+        np.array_equal(i, np.round(i))
+        and np.array_equal(j, np.round(j))
+        and np.all((i >= 1) & (i <= rows) & (j >= 1) & (j <= cols))
+    ):
+        raise ValueError("an entry's row or column index is outside the matrix")
+    i, j = i.astype(np.intp) - 1, j.astype(np.intp) - 1
+    if values is None:
+        values = np.ones(i.size)
+    if symmetry != "general":
+        off = i != j
+        mirrored = {"symmetric": values, "skew-symmetric": -values}.get(
+            symmetry, values.conj()
+        )[off]
+        i, j = np.concatenate([i, j[off]]), np.concatenate([j, i[off]])
+        values = np.concatenate([values, mirrored])
+    return scipy.sparse.coo_array((values, (i, j)), shape=(rows, cols)).tocsr()
+
+
+def _mtx_array(values, rows, cols, symmetry):
+    if values is None:
+        raise ValueError("a dense (array) Matrix Market file cannot be a pattern")
+    if symmetry == "general":
+        if values.size != rows * cols:
+            raise ValueError(f"{values.size} values for a {rows} x {cols} matrix")
+        return values.reshape(cols, rows).T.copy()
+    if rows != cols:
+        raise ValueError(f"a {symmetry} matrix must be square, not {rows} x {cols}")
+    # the lower triangle column by column (strictly lower if skew-symmetric)
+    col, row = np.triu_indices(rows, 1 if symmetry == "skew-symmetric" else 0)
+    if values.size != row.size:
+        raise ValueError(
+            f"{values.size} values for a {symmetry} {rows} x {rows} matrix"
+        )
+    out = np.zeros((rows, rows), dtype=values.dtype)
+    out[row, col] = values
+    mirrored = {"symmetric": values, "skew-symmetric": -values}.get(
+        symmetry, values.conj()
+    )
+    off = row != col
+    out[col[off], row[off]] = mirrored[off]
+    return out
 
 
 def _sniff(path):

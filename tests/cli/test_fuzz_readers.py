@@ -305,6 +305,11 @@ def test_huge_claims_are_refused_from_the_header(workdir, case, command):
         ("3 3 2\n1 1 1\n0 1 2\n", "Matrix Market"),  # 0 in a 1-based index
         ("3 3 2\n1 1 1\n1 1 x\n", "Matrix Market"),  # a value that is no number
         ("3 3 10000\n1 1 1\n", "claims a 3 x 3 matrix with 10000 entries"),
+        ("3 3 2\n1 1 1\n1.5 1 2\n", "Matrix Market"),  # an index that is no integer
+        ("3 3 2\n1 1 1\n2 2\n", "Matrix Market"),  # a line without its value
+        ("3 3 2\n1 1 1\n2 2 2 7\n", "Matrix Market"),  # a line with one too many
+        ("3 3 2\n1 1 1\n2 2 nan\n", "Matrix Market"),  # a value that is NaN
+        ("3 3 2\n1 1 1\n2 -9223372036854775808 1\n", "Matrix Market"),
     ],
 )
 def test_matrix_market_entry_counts_are_checked(workdir, body, fragment):
@@ -384,3 +389,56 @@ def test_npz_members_that_are_not_arrays(workdir):
     assert "holds 0 arrays" in err
     code, err = run_quietly(["info", path, "--key", "notes.txt"])
     check_refusal(code, err)
+
+
+def test_matrix_market_bodies_are_parsed_without_scipy_mmread(workdir, monkeypatch):
+    # scipy's threaded C++ reader crashed the process (SIGSEGV) on a
+    # corrupted coordinate body that this file's fuzz test drew in CI; the
+    # command parses bodies itself, so mmread must never be reached.
+    def refuse(*args, **kwargs):
+        raise AssertionError("scipy.io.mmread was called")
+
+    monkeypatch.setattr(scipy.io, "mmread", refuse)
+    path = workdir / "ok.mtx"
+    path.write_text(
+        "%%MatrixMarket matrix coordinate real general\n3 3 2\n1 1 1\n3 2 5\n"
+    )
+    code, err = run_quietly(["info", path])
+    assert code == 0, err
+
+
+MATRIX_MARKET_MATRICES = {
+    "array real general": np.arange(12.0).reshape(4, 3),
+    "array complex general": np.arange(6.0).reshape(2, 3) * (1 + 2j),
+    "array real symmetric": np.array([[1.0, 2.0], [2.0, 5.0]]),
+    "array real skew-symmetric": np.array([[0.0, 2.0], [-2.0, 0.0]]),
+    "array complex hermitian": np.array([[1.0, 2 + 1j], [2 - 1j, 3.0]]),
+    "coordinate real general": scipy.sparse.coo_array(np.eye(4)[:, :3] * 2.5),
+    "coordinate real symmetric": scipy.sparse.coo_array(np.array([[1.0, 2], [2, 0]])),
+    "coordinate real skew-symmetric": scipy.sparse.coo_array(
+        np.array([[0.0, -3], [3, 0]])
+    ),
+    "coordinate complex general": scipy.sparse.coo_array(
+        np.array([[1 - 1j, 0], [2j, 0]])
+    ),
+    "coordinate integer general": scipy.sparse.coo_array(np.array([[1, 0], [5, 7]])),
+}
+
+
+@pytest.mark.parametrize("name", list(MATRIX_MARKET_MATRICES))
+@pytest.mark.parametrize("suffix", [".mtx", ".mtx.gz"])
+def test_matrix_market_reader_agrees_with_scipy(tmp_path, name, suffix):
+    from lowrank._cli.io import load_input
+
+    plain = tmp_path / "m.mtx"
+    scipy.io.mmwrite(str(plain), MATRIX_MARKET_MATRICES[name])
+    assert " ".join(scipy.io.mminfo(str(plain))[3:]) == name
+    expected = scipy.io.mmread(str(plain))
+    expected = expected.toarray() if scipy.sparse.issparse(expected) else expected
+    path = plain
+    if suffix == ".mtx.gz":
+        path = tmp_path / "m.mtx.gz"
+        path.write_bytes(gzip.compress(plain.read_bytes()))
+    got = load_input(path).data
+    got = got.toarray() if scipy.sparse.issparse(got) else np.asarray(got)
+    np.testing.assert_array_equal(got, expected)
