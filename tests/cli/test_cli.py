@@ -16,18 +16,7 @@ from lowrank import cli
 from lowrank._cli import demo as demo_module
 from lowrank._cli import spectrum as spectrum_module
 from lowrank.datasets import hilbert, low_rank_plus_noise
-
-try:
-    from PIL import Image
-except ImportError:  # the plot extra is not installed
-    Image = None
-try:
-    import matplotlib
-except ImportError:
-    matplotlib = None
-
-needs_pillow = pytest.mark.skipif(Image is None, reason="needs Pillow")
-needs_matplotlib = pytest.mark.skipif(matplotlib is None, reason="needs matplotlib")
+from tests.cli.optional import Image, needs_matplotlib, needs_pillow
 
 
 def run(capsys, *argv):

@@ -15,19 +15,8 @@ import pytest
 
 from lowrank._cli import demo as demo_module
 from lowrank._cli import io as io_module
+from tests.cli.optional import Image, matplotlib, needs_matplotlib, needs_pillow
 from tests.cli.test_cli import assert_one_line_error, run
-
-try:
-    from PIL import Image
-except ImportError:  # the plot extra is not installed
-    Image = None
-try:
-    import matplotlib
-except ImportError:
-    matplotlib = None
-
-needs_pillow = pytest.mark.skipif(Image is None, reason="needs Pillow")
-needs_matplotlib = pytest.mark.skipif(matplotlib is None, reason="needs matplotlib")
 
 
 @pytest.fixture
