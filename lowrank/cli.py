@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import signal
 import sys
@@ -67,44 +68,27 @@ def _positive_int(text):
     return value
 
 
-def _fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must satisfy 0 < EPS < 1, got {text}")
-    return value
+def _number(accept, rule):
+    """An argparse type: a float for which `accept(value)` holds, else `rule`."""
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a number, got {text!r}"
+            ) from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"{rule}, got {text}")
+        return value
+
+    return parse
 
 
-def _nonnegative(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0.0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be finite and >= 0, got {text}")
-    return value
-
-
-def _budget(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must satisfy 0 < R <= 1, got {text}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (value > 0.0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"must be finite and > 0, got {text}")
-    return value
+_fraction = _number(lambda v: 0.0 < v < 1.0, "must satisfy 0 < EPS < 1")
+_budget = _number(lambda v: 0.0 < v <= 1.0, "must satisfy 0 < R <= 1")
+_nonnegative = _number(lambda v: 0.0 <= v < math.inf, "must be finite and >= 0")
+_positive_float = _number(lambda v: 0.0 < v < math.inf, "must be finite and > 0")
 
 
 def _nonnegative_int(text):

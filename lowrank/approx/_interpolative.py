@@ -29,6 +29,7 @@ import numpy as np
 import scipy.linalg
 
 from lowrank._backends.linear_map import DenseMap, OperatorMap, SparseMap, as_linear_map
+from lowrank._core.arrays import scale_by_power_of_two
 from lowrank._core.results import IDResult
 from lowrank._core.validation import (
     check_axis,
@@ -116,12 +117,7 @@ def _scaled_copy(y):
 
 def _unscaled(r, e):
     """``R 2^e`` (the inverse of `_scaled_copy`, exact)."""
-    if r.dtype.kind != "c":
-        return np.ldexp(r, e)
-    out = np.empty_like(r)
-    out.real = np.ldexp(r.real, e)
-    out.imag = np.ldexp(r.imag, e)
-    return out
+    return scale_by_power_of_two(r, e)
 
 
 def _squared_column_norms(z):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
+from lowrank._core.arrays import scale_by_power_of_two
+
 __all__ = ["cod_apply", "cod_apply_stack", "pinv_cod", "pivoted_rank"]
 
 
@@ -201,13 +203,7 @@ def pivoted_rank(r, atol, rtol):
 
 def _ldexp(a, e):
     """``a * 2^e`` per matrix of the (S, M, N) stack `a` (exact), complex too."""
-    e = e[:, np.newaxis, np.newaxis]
-    if a.dtype.kind != "c":
-        return np.ldexp(a, e)
-    out = np.empty_like(a)
-    out.real = np.ldexp(a.real, e)
-    out.imag = np.ldexp(a.imag, e)
-    return out
+    return scale_by_power_of_two(a, e[:, np.newaxis, np.newaxis])
 
 
 def _scaled_stack(a):
